@@ -1,0 +1,58 @@
+"""Plain frozen dataclasses for everything mltrail stores, with MLflow's fields and wire shapes."""
+
+from mltrail.entities.dataset import DATASET_CONTEXT_TAG, Dataset, DatasetInput, DatasetSummary
+from mltrail.entities.enums import LifecycleStage, LoggedModelStatus, RunStatus, ViewType
+from mltrail.entities.experiment import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
+from mltrail.entities.file_info import FileInfo
+from mltrail.entities.logged_model import LoggedModel, ModelRegistration
+from mltrail.entities.metric import Metric
+from mltrail.entities.paged_list import PagedList
+from mltrail.entities.run import (
+    LoggedModelInput,
+    LoggedModelOutput,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+)
+from mltrail.entities.tags import (
+    ExperimentTag,
+    InputTag,
+    LoggedModelParameter,
+    LoggedModelTag,
+    Param,
+    RunTag,
+)
+
+__all__ = [
+    "DATASET_CONTEXT_TAG",
+    "DEFAULT_EXPERIMENT_ID",
+    "DEFAULT_EXPERIMENT_NAME",
+    "Dataset",
+    "DatasetInput",
+    "DatasetSummary",
+    "Experiment",
+    "ExperimentTag",
+    "FileInfo",
+    "InputTag",
+    "LifecycleStage",
+    "LoggedModel",
+    "LoggedModelInput",
+    "LoggedModelOutput",
+    "LoggedModelParameter",
+    "LoggedModelStatus",
+    "LoggedModelTag",
+    "Metric",
+    "ModelRegistration",
+    "PagedList",
+    "Param",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunInputs",
+    "RunOutputs",
+    "RunStatus",
+    "RunTag",
+    "ViewType",
+]

@@ -1,0 +1,1 @@
+"""The search language: parse once, compile to SQL or evaluate in Python."""

@@ -1,0 +1,1 @@
+"""Persistence: tracking, registry and artifact stores behind narrow interfaces."""

@@ -1,0 +1,1 @@
+"""Artifact repositories: where run and model files live."""

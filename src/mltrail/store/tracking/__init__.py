@@ -1,0 +1,1 @@
+"""Tracking stores: the interface, the SQL store and (later) the REST store."""
