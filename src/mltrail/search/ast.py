@@ -8,7 +8,7 @@ extensions (``OR``, parentheses, aggregates over a metric's history). Stores com
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 #: What an identifier refers to. ``attribute`` covers run/experiment/model attributes such as ``status``.
 EntityKind = Literal["metric", "param", "tag", "attribute", "dataset"]
@@ -20,7 +20,7 @@ Aggregate = Literal["min", "max", "avg", "last"]
 #: Comparators, upper-case. ``IN``/``NOT IN`` take a tuple; ``IS NULL``/``IS NOT NULL`` take no value.
 Comparator = Literal["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL"]
 
-Value = Union[str, float, int, tuple[str, ...], None]
+Value = str | float | int | tuple[str, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ class Or:
     clauses: tuple[Expr, ...]
 
 
-Expr = Union[Comparison, And, Or]
+Expr = Comparison | And | Or
 
 
 @dataclass(frozen=True, slots=True)
