@@ -26,7 +26,9 @@ class _NamedEnum(str, Enum):
             if value.isdigit():
                 return cls.parse(int(value))
         allowed = ", ".join(m.value for m in cls)
-        raise MltrailError.invalid_parameter_value(f"Invalid value {value!r} for {cls.__name__}; expected one of {allowed}")
+        raise MltrailError.invalid_parameter_value(
+            f"Invalid value {value!r} for {cls.__name__}; expected one of {allowed}"
+        )
 
     def __str__(self) -> str:
         return self.value

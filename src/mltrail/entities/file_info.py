@@ -24,4 +24,6 @@ class FileInfo:
     def from_dict(cls, data: dict[str, Any]) -> FileInfo:
         """Build from the wire form."""
         size = data.get("file_size")
-        return cls(path=data["path"], is_dir=bool(data.get("is_dir", False)), file_size=None if size is None else int(size))
+        return cls(
+            path=data["path"], is_dir=bool(data.get("is_dir", False)), file_size=None if size is None else int(size)
+        )

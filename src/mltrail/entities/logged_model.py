@@ -84,7 +84,5 @@ class LoggedModel:
             tags={t["key"]: t.get("value", "") for t in info.get("tags", [])},
             params={p["key"]: p.get("value", "") for p in body.get("params", [])},
             metrics=tuple(Metric.from_dict(m) for m in body.get("metrics", [])),
-            registrations=tuple(
-                ModelRegistration(r["name"], str(r["version"])) for r in info.get("registrations", [])
-            ),
+            registrations=tuple(ModelRegistration(r["name"], str(r["version"])) for r in info.get("registrations", [])),
         )

@@ -84,9 +84,7 @@ class RunData:
         """The wire form."""
         return compact(
             {
-                "metrics": [
-                    Metric(m.key, m.value, m.timestamp, m.step).to_dict() for m in self.metric_objects
-                ],
+                "metrics": [Metric(m.key, m.value, m.timestamp, m.step).to_dict() for m in self.metric_objects],
                 "params": key_values(self.params),
                 "tags": key_values(self.tags),
             }

@@ -41,6 +41,13 @@ class ArtifactRepository(ABC):
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         """Delete a file or a directory tree (the whole root when None). Missing paths are not an error."""
 
+    def local_path(self, artifact_path: str | None = None) -> str | None:
+        """The local filesystem path of ``artifact_path`` when this repository lives on local disk, else None.
+
+        Servers use it to stream files in place instead of copying them through a temporary file.
+        """
+        return None
+
     def download_artifacts(self, artifact_path: str, dst_path: str | None = None) -> str:
         """Download a file or directory to ``dst_path`` (a new temporary directory by default).
 

@@ -1,0 +1,106 @@
+"""``mltrail server``: the tracking server a team points its training scripts at."""
+
+from __future__ import annotations
+
+import click
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+@click.command("server")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
+@click.option("--port", "-p", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option(
+    "--backend-store-uri",
+    default="sqlite:///mltrail.db",
+    show_default=True,
+    envvar="MLTRAIL_BACKEND_STORE_URI",
+    help="Tracking database: sqlite:///path.db, postgresql://user@host/db, mysql+pymysql://user@host/db.",
+)
+@click.option(
+    "--artifacts-destination",
+    default="./mltrail-artifacts",
+    show_default=True,
+    envvar="MLTRAIL_ARTIFACTS_DESTINATION",
+    help="Where the artifact proxy stores files (a local folder).",
+)
+@click.option(
+    "--default-artifact-root",
+    default=None,
+    help="Artifact root for new experiments; default mlflow-artifacts:/ (served by this server's proxy).",
+)
+@click.option(
+    "--serve-artifacts/--no-serve-artifacts",
+    default=True,
+    show_default=True,
+    help="Serve the artifact proxy under /api/2.0/mlflow-artifacts.",
+)
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--allowed-hosts",
+    multiple=True,
+    metavar="HOSTS",
+    help="Host header values to accept, comma-separated, wildcards allowed (DNS-rebinding protection). "
+    "Default: loopback names when listening on loopback, any host otherwise.",
+)
+@click.option(
+    "--cors-allowed-origins",
+    multiple=True,
+    metavar="ORIGINS",
+    help="Origins allowed by CORS, comma-separated. Default: none (no CORS headers).",
+)
+@click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(1), help="Largest JSON body (413).")
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="Server log level.",
+)
+def server(
+    host: str,
+    port: int,
+    backend_store_uri: str,
+    artifacts_destination: str,
+    default_artifact_root: str | None,
+    serve_artifacts: bool,
+    workers: int,
+    allowed_hosts: tuple[str, ...],
+    cors_allowed_origins: tuple[str, ...],
+    max_body_mb: int,
+    log_level: str,
+) -> None:
+    """Run the tracking server: MLflow's REST API and the artifact proxy.
+
+    Point scripts at it with MLTRAIL_TRACKING_URI=http://HOST:PORT (the official mlflow client works
+    too, with MLFLOW_TRACKING_URI).
+
+    \b
+    Examples:
+      mltrail server
+      mltrail server --host 0.0.0.0 --port 8080 --workers 4 \\
+          --backend-store-uri postgresql://mltrail@db/mltrail --artifacts-destination /srv/artifacts
+    """
+    from mltrail.server.run import ServerSettings, serve
+
+    settings = ServerSettings(
+        host=host,
+        port=port,
+        backend_store_uri=backend_store_uri,
+        artifacts_destination=artifacts_destination,
+        default_artifact_root=default_artifact_root,
+        serve_artifacts=serve_artifacts,
+        workers=workers,
+        allowed_hosts=_split(allowed_hosts) or None,
+        cors_origins=_split(cors_allowed_origins),
+        max_body_mb=max_body_mb,
+        log_level=log_level,
+    )
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    click.echo(f"mltrail server listening on http://{shown}:{port} (store: {backend_store_uri})", err=True)
+    try:
+        serve(settings)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -1,0 +1,126 @@
+"""The ASGI application of ``mltrail server``: MLflow's REST API, the artifact proxy, health and OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from mltrail.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MltrailError
+from mltrail.server.context import ServerContext
+from mltrail.server.endpoints import Endpoint
+from mltrail.server.middleware import BodyLimitMiddleware, HostCheckMiddleware, cors_middleware
+from mltrail.server.protocol import check_json_content_type, dumps, parse_body, parse_query
+
+logger = logging.getLogger("mltrail.server")
+
+JSON = "application/json"
+_EMPTY = b"{}"
+
+
+def json_response(payload: dict[str, Any] | None, status: int = 200) -> Response:
+    """A JSON response with MLflow's shape (``{}`` for an empty message)."""
+    body = dumps(payload) if payload else _EMPTY
+    return Response(body, status_code=status, media_type=JSON)
+
+
+def error_response(error: MltrailError) -> Response:
+    """MLflow's error body with the status its code maps to."""
+    return Response(dumps(error.to_dict()), status_code=error.http_status, media_type=JSON)
+
+
+def _endpoint_route(endpoint: Endpoint, prefix: str, ctx: ServerContext) -> Route:
+    handler, path_params = endpoint.handler, endpoint.path_params
+    fields = [f for f in endpoint.fields if f.name not in path_params]
+
+    async def call(request: Request) -> Response:
+        try:
+            if request.method == "GET":
+                params = parse_query(request.query_params, fields)
+            else:
+                if request.method in ("POST", "PUT"):
+                    check_json_content_type(request.headers.get("content-type"))
+                body = await request.body()
+                if not body and request.method == "DELETE":
+                    params = parse_query(request.query_params, fields)
+                else:
+                    params = parse_body(body, fields)
+            if path_params:
+                params.update({k: request.path_params[k] for k in path_params})
+            result = await run_in_threadpool(handler, ctx, params)
+            return json_response(result)
+        except MltrailError as error:
+            return error_response(error)
+        except Exception as exc:  # an internal failure: log it, answer MLflow's INTERNAL_ERROR
+            logger.exception("Unhandled error in %s %s", request.method, request.url.path)
+            return error_response(MltrailError(f"Internal error: {type(exc).__name__}: {exc}", INTERNAL_ERROR))
+
+    return Route(prefix + endpoint.path, call, methods=list(endpoint.methods), name=None)
+
+
+def endpoint_routes(endpoints: Sequence[Endpoint], ctx: ServerContext) -> list[BaseRoute]:
+    """Starlette routes for every endpoint under each of its prefixes."""
+    return [_endpoint_route(e, prefix, ctx) for e in endpoints for prefix in e.prefixes]
+
+
+def all_endpoints() -> list[Endpoint]:
+    """Every JSON endpoint of the server, in declaration order."""
+    from mltrail.server.routes import logged_models, mltrail_ext, tracking
+
+    return [*tracking.table.endpoints, *logged_models.table.endpoints, *mltrail_ext.table.endpoints]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error_response(MltrailError(f"No endpoint {request.method} {request.url.path}", ENDPOINT_NOT_FOUND))
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    return Response(
+        dumps({"error_code": "BAD_REQUEST", "message": f"Method {request.method} not allowed for {request.url.path}"}),
+        status_code=405,
+        media_type=JSON,
+    )
+
+
+def create_app(
+    ctx: ServerContext,
+    allowed_hosts: Sequence[str] | None = None,
+    cors_origins: Sequence[str] | None = None,
+    max_body_bytes: int = 64 * 1024 * 1024,
+) -> Starlette:
+    """Build the server application.
+
+    Args:
+        ctx: the stores and artifact settings.
+        allowed_hosts: Host header values accepted (DNS-rebinding protection); ``None`` allows loopback names
+            and the bound address only, ``["*"]`` allows all.
+        cors_origins: origins allowed by CORS; none by default.
+        max_body_bytes: largest JSON request body; bigger ones get 413. Artifact uploads stream and are exempt.
+    """
+    from mltrail.server.routes import artifacts, meta
+
+    routes: list[BaseRoute] = [
+        *meta.routes(ctx),
+        *artifacts.routes(ctx),
+        *endpoint_routes(all_endpoints(), ctx),
+    ]
+    middleware = [
+        Middleware(HostCheckMiddleware, allowed_hosts=allowed_hosts),
+        Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, exempt_prefixes=artifacts.STREAMING_PREFIXES),
+    ]
+    if cors_origins:
+        middleware.append(cors_middleware(cors_origins))
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: _not_found, 405: _method_not_allowed},
+    )
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,67 @@
+"""What handlers share: the stores and the artifact settings of one server process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from mltrail.errors import MltrailError
+
+if TYPE_CHECKING:
+    from mltrail.store.artifacts.base import ArtifactRepository
+    from mltrail.store.tracking.base import TrackingStore
+
+PROXY_SCHEME = "mlflow-artifacts:"
+
+
+@dataclass
+class ServerContext:
+    """Settings and lazily opened stores for one server process.
+
+    Args:
+        backend_store_uri: the tracking database URI, e.g. ``sqlite:///mltrail.db``.
+        artifacts_destination: where proxied artifacts (``mlflow-artifacts:/...``) are stored.
+        serve_artifacts: whether the artifact proxy is on; new experiments then get ``mlflow-artifacts:/<id>``.
+        default_artifact_root: the artifact root for new experiments (defaults to ``mlflow-artifacts:/`` when
+            serving artifacts, else to ``artifacts_destination``).
+    """
+
+    backend_store_uri: str
+    artifacts_destination: str
+    serve_artifacts: bool = True
+    default_artifact_root: str | None = None
+
+    @property
+    def artifact_root(self) -> str:
+        """The artifact root handed to the tracking store for new experiments."""
+        if self.default_artifact_root:
+            return self.default_artifact_root
+        return "mlflow-artifacts:/" if self.serve_artifacts else self.artifacts_destination
+
+    @cached_property
+    def tracking_store(self) -> TrackingStore:
+        """The tracking store, opened on first use."""
+        from mltrail.store.tracking.sql.store import SqlTrackingStore
+
+        return SqlTrackingStore(self.backend_store_uri, self.artifact_root)
+
+    @cached_property
+    def proxy_repository(self) -> ArtifactRepository:
+        """The repository behind ``/api/2.0/mlflow-artifacts`` (the artifacts destination)."""
+        from mltrail.store.uris import get_artifact_repository
+
+        return get_artifact_repository(self.artifacts_destination)
+
+    def repository_for(self, artifact_uri: str) -> tuple[ArtifactRepository, str]:
+        """The repository and root-relative prefix that hold ``artifact_uri`` (a run's or a model's root)."""
+        if artifact_uri.startswith(PROXY_SCHEME):
+            if not self.serve_artifacts:
+                raise MltrailError.invalid_parameter_value(
+                    "This server does not serve artifacts (started with --no-serve-artifacts)."
+                )
+            relative = artifact_uri[len(PROXY_SCHEME) :].lstrip("/")
+            return self.proxy_repository, relative
+        from mltrail.store.uris import get_artifact_repository
+
+        return get_artifact_repository(artifact_uri), ""

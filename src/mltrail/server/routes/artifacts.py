@@ -1,0 +1,187 @@
+"""The artifact proxy (``/api/2.0/mlflow-artifacts``, §1.4): bodies stream in chunks both ways.
+
+A 1 GB upload is written to disk chunk by chunk (into a temporary file beside its destination, renamed into
+place when complete, so a broken upload never leaves a half-written artifact), and a download is read from disk
+chunk by chunk, so server memory does not grow with artifact size.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import posixpath
+import tempfile
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from mltrail.errors import INVALID_PARAMETER_VALUE, NOT_IMPLEMENTED, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail.server.context import ServerContext
+from mltrail.server.protocol import dumps
+from mltrail.store.artifacts.base import ArtifactRepository, validate_relative_path
+
+CHUNK_SIZE = 1024 * 1024
+_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+#: Paths whose bodies stream and are exempt from the JSON body limit.
+STREAMING_PREFIXES = tuple(p + "/artifacts" for p in _PREFIXES) + tuple(p + "/mpu" for p in _PREFIXES)
+
+_TEXT_TYPES = {"MLmodel", "MLproject"}
+
+
+def guess_mime_type(path: str) -> str:
+    """The Content-Type MLflow sends for a file name (``text/plain`` for MLmodel and YAML)."""
+    name = posixpath.basename(path)
+    if name in _TEXT_TYPES or name.endswith((".yaml", ".yml", ".txt", ".log", ".md", ".py")):
+        return "text/plain"
+    mime, _ = mimetypes.guess_type(name)
+    return mime or "application/octet-stream"
+
+
+def _error(error: MltrailError) -> Response:
+    return Response(dumps(error.to_dict()), status_code=error.http_status, media_type="application/json")
+
+
+def _content_disposition(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+async def _read_chunks(path: str) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as handle:
+        while chunk := await handle.read(CHUNK_SIZE):
+            yield chunk
+
+
+async def stream_file(repo: ArtifactRepository, path: str) -> Response:
+    """Stream one artifact file with MLflow's headers; 404 when missing, 400 for a directory."""
+    local = repo.local_path(path)
+    tmp_dir: str | None = None
+    if local is None:  # a remote repository: fetch to a temporary file, then stream it
+        tmp_dir = tempfile.mkdtemp(prefix="mltrail-proxy-")
+        try:
+            local = await run_in_threadpool(repo.download_artifacts, path, tmp_dir)
+        except MltrailError:
+            raise
+        except Exception:
+            raise MltrailError(f"Artifact '{path}' not found", RESOURCE_DOES_NOT_EXIST) from None
+    if not os.path.exists(local):
+        raise MltrailError(f"File {path} not found", RESOURCE_DOES_NOT_EXIST)
+    if os.path.isdir(local):
+        raise MltrailError(f"The path '{path}' is a directory, not a file", INVALID_PARAMETER_VALUE)
+    filename = posixpath.basename(path)
+    headers = {
+        "Content-Disposition": _content_disposition(filename),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Length": str(os.path.getsize(local)),
+    }
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _read_chunks(local):
+                yield chunk
+        finally:
+            if tmp_dir is not None:
+                import shutil
+
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+
+    return StreamingResponse(body(), media_type=guess_mime_type(filename), headers=headers)
+
+
+async def receive_file(repo: ArtifactRepository, path: str, request: Request) -> None:
+    """Write the request body to ``path`` chunk by chunk; the file appears only once complete."""
+    if not path:
+        raise MltrailError("Invalid path", INVALID_PARAMETER_VALUE)
+    local = repo.local_path(path)
+    target_dir = os.path.dirname(local) if local else None
+    if target_dir is not None:
+        if os.path.isdir(local):  # type: ignore[arg-type]
+            raise MltrailError(f"The path '{path}' is a directory", INVALID_PARAMETER_VALUE)
+        await anyio.to_thread.run_sync(lambda: os.makedirs(target_dir, exist_ok=True))
+    fd, tmp_path = tempfile.mkstemp(prefix=".upload-", dir=target_dir)
+    try:
+        async with await anyio.open_file(fd, "wb", closefd=True) as handle:
+            async for chunk in request.stream():
+                if chunk:
+                    await handle.write(chunk)
+        if local is not None:
+            await anyio.to_thread.run_sync(os.replace, tmp_path, local)
+        else:
+            directory = posixpath.dirname(path)
+            named = os.path.join(tempfile.mkdtemp(prefix="mltrail-upload-"), posixpath.basename(path))
+            os.replace(tmp_path, named)
+            tmp_path = named
+            await run_in_threadpool(repo.log_artifact, named, directory or None)
+    finally:
+        if os.path.exists(tmp_path):
+            os.unlink(tmp_path)
+
+
+def routes(ctx: ServerContext) -> list[BaseRoute]:
+    """The artifact proxy routes, bound to ``ctx``."""
+
+    def repo() -> ArtifactRepository:
+        if not ctx.serve_artifacts:
+            raise MltrailError(
+                "Artifact serving is disabled. Run `mltrail server` without --no-serve-artifacts to enable it.",
+                "TEMPORARILY_UNAVAILABLE",
+            )
+        return ctx.proxy_repository
+
+    async def artifact(request: Request) -> Response:
+        try:
+            path = validate_relative_path(request.path_params["artifact_path"])
+            if request.method == "GET":
+                return await stream_file(repo(), path)
+            if request.method == "PUT":
+                await receive_file(repo(), path, request)
+                return Response(b"", status_code=200)
+            await run_in_threadpool(repo().delete_artifacts, path)
+            return Response(b"{}", media_type="application/json")
+        except MltrailError as error:
+            return _error(error)
+
+    async def listing(request: Request) -> Response:
+        try:
+            path = validate_relative_path(request.query_params.get("path"))
+            store = repo()
+            local = store.local_path(path)
+            if local is not None and not os.path.isdir(local):
+                return Response(b"{}", media_type="application/json")
+            files = await run_in_threadpool(store.list_artifacts, path or None)
+            strip = len(path) + 1 if path else 0
+            payload = {"files": [{**f.to_dict(), "path": f.path[strip:]} for f in files]} if files else {}
+            return Response(dumps(payload), media_type="application/json")
+        except MltrailError as error:
+            return _error(error)
+
+    async def multipart_not_enabled(request: Request) -> Response:
+        return _error(MltrailError("Multipart upload is not enabled on this server.", NOT_IMPLEMENTED))
+
+    async def get_run_artifact(request: Request) -> Response:
+        try:
+            run_id = request.query_params.get("run_id") or request.query_params.get("run_uuid")
+            if not run_id:
+                raise MltrailError("Missing value for required parameter 'run_id'.", INVALID_PARAMETER_VALUE)
+            path = validate_relative_path(request.query_params.get("path"))
+            run = await run_in_threadpool(ctx.tracking_store.get_run, run_id)
+            store, prefix = ctx.repository_for(run.info.artifact_uri)
+            return await stream_file(store, posixpath.join(prefix, path) if prefix else path)
+        except MltrailError as error:
+            return _error(error)
+
+    out: list[BaseRoute] = []
+    for prefix in _PREFIXES:
+        out += [
+            Route(prefix + "/artifacts/{artifact_path:path}", artifact, methods=["GET", "PUT", "DELETE"]),
+            Route(prefix + "/artifacts", listing, methods=["GET"]),
+            Route(prefix + "/mpu/{action}/{artifact_path:path}", multipart_not_enabled, methods=["POST"]),
+        ]
+    for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
+        out.append(Route(prefix + "/get-artifact", get_run_artifact, methods=["GET"]))
+    return out

@@ -1,0 +1,114 @@
+"""Running the server: settings passed to worker processes through the environment, and uvicorn start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from mltrail.server.app import create_app
+from mltrail.server.context import ServerContext
+
+_SETTINGS_ENV = "MLTRAIL_SERVER_SETTINGS"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class ServerSettings:
+    """Everything ``mltrail server`` takes on its command line."""
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    backend_store_uri: str = "sqlite:///mltrail.db"
+    artifacts_destination: str = "./mltrail-artifacts"
+    default_artifact_root: str | None = None
+    serve_artifacts: bool = True
+    workers: int = 1
+    allowed_hosts: list[str] | None = None
+    cors_origins: list[str] = field(default_factory=list)
+    max_body_mb: int = 64
+    log_level: str = "warning"
+
+    def resolved(self) -> ServerSettings:
+        """A copy with relative paths made absolute and SQLite paths resolved against the current directory."""
+        destination = self.artifacts_destination
+        if "://" not in destination:
+            destination = str(Path(destination).expanduser().resolve())
+        uri = self.backend_store_uri
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////") and ":memory:" not in uri:
+            uri = "sqlite:///" + str(Path(uri[len("sqlite:///") :]).resolve())
+        return ServerSettings(**{**asdict(self), "artifacts_destination": destination, "backend_store_uri": uri})
+
+    def effective_allowed_hosts(self) -> list[str] | None:
+        """Loopback names only for a loopback server; any host when listening on other interfaces, unless set."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        return None if self.host in _LOOPBACK else ["*"]
+
+
+def build_app(settings: ServerSettings) -> Starlette:
+    """The ASGI app for these settings."""
+    ctx = ServerContext(
+        backend_store_uri=settings.backend_store_uri,
+        artifacts_destination=settings.artifacts_destination,
+        serve_artifacts=settings.serve_artifacts,
+        default_artifact_root=settings.default_artifact_root,
+    )
+    return create_app(
+        ctx,
+        allowed_hosts=settings.effective_allowed_hosts(),
+        cors_origins=settings.cors_origins,
+        max_body_bytes=settings.max_body_mb * 1024 * 1024,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """Factory used by worker processes: the settings come from ``MLTRAIL_SERVER_SETTINGS``."""
+    raw = os.environ.get(_SETTINGS_ENV)
+    settings = ServerSettings(**json.loads(raw)) if raw else ServerSettings().resolved()
+    return build_app(settings)
+
+
+def prepare(settings: ServerSettings) -> None:
+    """Create the schema and the artifact folder once, before workers start (so they do not race)."""
+    if "://" not in settings.artifacts_destination:
+        os.makedirs(settings.artifacts_destination, exist_ok=True)
+    ServerContext(settings.backend_store_uri, settings.artifacts_destination).tracking_store  # noqa: B018
+
+
+def serve(settings: ServerSettings) -> None:
+    """Run the server in the foreground until interrupted."""
+    import uvicorn
+
+    settings = settings.resolved()
+    prepare(settings)
+    os.environ[_SETTINGS_ENV] = json.dumps(asdict(settings))
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this on Linux: responses on keep-alive connections are not held back by
+    # Nagle's algorithm waiting for the client's delayed ACK (MLflow's multi-worker trap, ~40 ms per call).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((settings.host, settings.port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    config = uvicorn.Config(
+        "mltrail.server.run:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_keep_alive=30,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    if settings.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        server.run(sockets=[sock])
