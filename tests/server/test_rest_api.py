@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.server.live import live_server
 
 API = "/api/2.0/mlflow"
@@ -142,7 +141,9 @@ def test_search_runs_with_filter_order_and_pages(http: httpx.Client) -> None:
     first = _ok(http.post(f"{API}/runs/search", json={**body, "max_results": 3}))
     assert [r["data"]["metrics"][0]["value"] for r in first["runs"]] == [4, 3, 2]
     assert "next_page_token" in first
-    second = _ok(http.post(f"{API}/runs/search", json={**body, "max_results": 3, "page_token": first["next_page_token"]}))
+    second = _ok(
+        http.post(f"{API}/runs/search", json={**body, "max_results": 3, "page_token": first["next_page_token"]})
+    )
     assert [r["data"]["metrics"][0]["value"] for r in second["runs"]] == [1]
     assert "next_page_token" not in second
     empty = _ok(http.post(f"{API}/runs/search", json={"experiment_ids": [experiment_id], "filter": "metrics.m > 100"}))
@@ -190,7 +191,9 @@ def test_post_requires_json_content_type(http: httpx.Client) -> None:
 
 
 def test_malformed_json_is_a_400_not_a_500(http: httpx.Client) -> None:
-    response = http.post(f"{API}/experiments/create", content=b"{not json", headers={"Content-Type": "application/json"})
+    response = http.post(
+        f"{API}/experiments/create", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
@@ -211,7 +214,7 @@ def test_double_encoded_body_and_camel_case(http: httpx.Client) -> None:
 def test_ajax_prefix_and_get_history_bulk_interval(http: httpx.Client) -> None:
     run_id = _new_run(http)
     metrics = [{"key": "x", "value": float(s), "timestamp": 1, "step": s} for s in range(10)]
-    _ok(http.post(f"/ajax-api/2.0/mlflow/runs/log-batch", json={"run_id": run_id, "metrics": metrics}))
+    _ok(http.post("/ajax-api/2.0/mlflow/runs/log-batch", json={"run_id": run_id, "metrics": metrics}))
     sampled = _ok(
         http.get(
             "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval",
@@ -274,7 +277,12 @@ def test_logged_models_endpoints(http: httpx.Client) -> None:
     created = _ok(
         http.post(
             f"{API}/logged-models",
-            json={"experiment_id": experiment_id, "name": "model", "source_run_id": run_id, "params": [{"key": "a", "value": "1"}]},
+            json={
+                "experiment_id": experiment_id,
+                "name": "model",
+                "source_run_id": run_id,
+                "params": [{"key": "a", "value": "1"}],
+            },
         )
     )["model"]
     model_id = created["info"]["model_id"]
@@ -282,10 +290,14 @@ def test_logged_models_endpoints(http: httpx.Client) -> None:
     assert created["info"]["status"] == "LOGGED_MODEL_PENDING"
     assert created["info"]["artifact_uri"] == f"mlflow-artifacts:/{experiment_id}/models/{model_id}/artifacts"
     _ok(http.post(f"{API}/runs/outputs", json={"run_id": run_id, "models": [{"model_id": model_id, "step": 0}]}))
-    finalized = _ok(http.patch(f"{API}/logged-models/{model_id}", json={"model_id": model_id, "status": "LOGGED_MODEL_READY"}))
+    finalized = _ok(
+        http.patch(f"{API}/logged-models/{model_id}", json={"model_id": model_id, "status": "LOGGED_MODEL_READY"})
+    )
     assert finalized["model"]["info"]["status"] == "LOGGED_MODEL_READY"
     _ok(http.patch(f"{API}/logged-models/{model_id}/tags", json={"tags": [{"key": "k", "value": "v"}]}))
-    found = _ok(http.post(f"{API}/logged-models/search", json={"experiment_ids": [experiment_id], "filter": "name = 'model'"}))
+    found = _ok(
+        http.post(f"{API}/logged-models/search", json={"experiment_ids": [experiment_id], "filter": "name = 'model'"})
+    )
     assert [m["info"]["model_id"] for m in found["models"]] == [model_id]
     assert {"key": "k", "value": "v"} in found["models"][0]["info"]["tags"]
     _ok(http.delete(f"{API}/logged-models/{model_id}/tags/k"))

@@ -195,6 +195,20 @@ class HttpClient:
             self._local.client = None
 
 
+_shared: dict[str, HttpClient] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_client(base_url: str) -> HttpClient:
+    """One keep-alive :class:`HttpClient` per server root URL, shared by every store that talks to it."""
+    base = base_url.rstrip("/")
+    with _shared_lock:
+        client = _shared.get(base)
+        if client is None:
+            client = _shared[base] = HttpClient(base)
+        return client
+
+
 def _query(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for key, value in body.items():

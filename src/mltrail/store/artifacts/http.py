@@ -43,18 +43,21 @@ def resolve_proxy_uri(artifact_uri: str, tracking_uri: str) -> str:
     return f"{base}{PROXY_PATH}/{path}".rstrip("/")
 
 
+def server_root(artifact_uri: str) -> str:
+    """The server root URL of a proxy artifact URI (scheme, host and any path prefix before the proxy path)."""
+    parts = urlsplit(artifact_uri)
+    if PROXY_PATH not in parts.path:
+        raise MltrailError.invalid_parameter_value(f"Not an artifact proxy URI: {artifact_uri}")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.partition(PROXY_PATH)[0]}"
+
+
 class HttpArtifactRepository(ArtifactRepository):
     """Files under ``http(s)://host/api/2.0/mlflow-artifacts/artifacts/<root>``."""
 
     def __init__(self, artifact_uri: str, client: HttpClient | None = None) -> None:
         super().__init__(artifact_uri)
-        parts = urlsplit(artifact_uri)
-        if PROXY_PATH not in parts.path:
-            raise MltrailError.invalid_parameter_value(f"Not an artifact proxy URI: {artifact_uri}")
-        self._server = f"{parts.scheme}://{parts.netloc}"
-        prefix, _, root = parts.path.partition(PROXY_PATH)
-        self._server += prefix
-        self._root = root.strip("/")
+        self._server = server_root(artifact_uri)
+        self._root = urlsplit(artifact_uri).path.partition(PROXY_PATH)[2].strip("/")
         self.http = client or HttpClient(self._server)
 
     def _remote(self, path: str) -> str:
@@ -118,4 +121,6 @@ class HttpArtifactRepository(ArtifactRepository):
 
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         """Delete a file or directory on the server."""
-        decode_response(self.http.request("DELETE", self._remote(validate_relative_path(artifact_path)), idempotent=True))
+        decode_response(
+            self.http.request("DELETE", self._remote(validate_relative_path(artifact_path)), idempotent=True)
+        )

@@ -1,0 +1,43 @@
+"""Fixtures shared by every test directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TRACKING_ENV = (
+    "MLTRAIL_TRACKING_URI",
+    "MLFLOW_TRACKING_URI",
+    "MLTRAIL_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLTRAIL_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLTRAIL_RUN_ID",
+    "MLFLOW_RUN_ID",
+    "MLTRAIL_ENABLE_ASYNC_LOGGING",
+    "MLFLOW_ENABLE_ASYNC_LOGGING",
+    "MLTRAIL_RUN_CONTEXT",
+    "MLFLOW_RUN_CONTEXT",
+    "MLTRAIL_ARTIFACT_ROOT",
+)
+
+
+@pytest.fixture
+def clean_fluent_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Tracking environment variables cleared (and restored), cwd in ``tmp_path``, fluent state reset around."""
+    from mltrail.store.uris import clear_tracking_store_cache
+    from mltrail.tracking import fluent
+
+    for name in TRACKING_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    fluent._reset()
+    try:
+        yield tmp_path
+    finally:
+        fluent._reset()
+        monkeypatch.delenv("MLTRAIL_TRACKING_URI", raising=False)
+        monkeypatch.delenv("MLTRAIL_EXPERIMENT_ID", raising=False)
+        clear_tracking_store_cache()
