@@ -37,11 +37,23 @@ def test_get_uri_scheme(uri: str, scheme: str) -> None:
     assert uris.get_uri_scheme(uri) == scheme
 
 
-def test_http_tracking_uri_is_not_available_yet() -> None:
+def test_http_tracking_uri_gives_the_rest_store() -> None:
+    from mltrail.store.tracking.rest import RestTrackingStore
+
+    store = uris.get_tracking_store("http://localhost:5000")
+    assert isinstance(store, RestTrackingStore)
+    assert store.base_url == "http://localhost:5000"
+
+
+def test_proxy_artifact_uris_resolve_against_the_tracking_server() -> None:
+    from mltrail.store.artifacts.http import HttpArtifactRepository
+
+    repo = uris.get_artifact_repository("mlflow-artifacts:/1/abc/artifacts", "http://127.0.0.1:5000")
+    assert isinstance(repo, HttpArtifactRepository)
+    assert repo.artifact_uri == "http://127.0.0.1:5000/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts"
     with pytest.raises(MltrailError) as e:
-        uris.get_tracking_store("http://localhost:5000")
+        uris.get_artifact_repository("mlflow-artifacts:/1/abc/artifacts", "sqlite:///x.db")
     assert e.value.error_code == INVALID_PARAMETER_VALUE
-    assert "not available yet" in e.value.message
 
 
 @pytest.mark.parametrize("uri", ["/tmp/mlruns", "./mlruns", "file:///tmp/mlruns"])
