@@ -60,6 +60,8 @@ class LoggedModel:
                 "status_message": self.status_message,
                 "tags": key_values(self.tags),
                 "registrations": [r.to_dict() for r in self.registrations],
+                # not in MLflow's proto (clients ignore unknown fields); sent only for deleted models
+                "lifecycle_stage": None if self.lifecycle_stage == LifecycleStage.ACTIVE else self.lifecycle_stage,
             }
         )
         data = compact({"params": key_values(self.params), "metrics": [m.to_dict() for m in self.metrics]})
@@ -81,6 +83,7 @@ class LoggedModel:
             source_run_id=info.get("source_run_id"),
             status_message=info.get("status_message"),
             creator_id=info.get("creator_id"),
+            lifecycle_stage=info.get("lifecycle_stage", LifecycleStage.ACTIVE),
             tags={t["key"]: t.get("value", "") for t in info.get("tags", [])},
             params={p["key"]: p.get("value", "") for p in body.get("params", [])},
             metrics=tuple(Metric.from_dict(m) for m in body.get("metrics", [])),

@@ -220,7 +220,7 @@ class RestTrackingStore(TrackingStore):
             body = {
                 "run_id": run_id,
                 "metric_key": metric_key,
-                "max_results": max_results or 25000,
+                "max_results": 25000 if max_results is None else max_results,
                 "page_token": token,
             }
             data = self._call("GET", "/metrics/get-history", _drop_none(body))

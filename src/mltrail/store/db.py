@@ -1,0 +1,235 @@
+"""Database engines for the SQL stores: URI -> SQLAlchemy engine, schema upgrades, retries.
+
+Shared by the tracking and registry stores. SQLite runs in WAL mode with ``synchronous=NORMAL``, foreign keys
+on and a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so concurrent writers wait for each
+other instead of failing. ``postgresql://`` uses psycopg 3 and ``mysql://`` uses PyMySQL. The schema is created
+or upgraded with Alembic on first use; when the version table already says head, Alembic is not loaded at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+
+_logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Execution option that marks a connection's transaction as a writer (``BEGIN IMMEDIATE`` on SQLite).
+WRITE_OPTION = "mltrail_write"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SCHEMES = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+}
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+_schema_ready: set[tuple[str, str]] = set()
+
+
+def normalize_db_uri(db_uri: str) -> str:
+    """Map a user's database URI to the driver mltrail uses.
+
+    ``postgresql://`` -> ``postgresql+psycopg://``; ``mysql://`` and ``mariadb://`` -> ``mysql+pymysql://``;
+    URIs that name a driver are kept.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for an unsupported scheme.
+    """
+    scheme, sep, rest = db_uri.partition("://")
+    if not sep:
+        raise MltrailError(f"Invalid database URI: '{db_uri}'", INVALID_PARAMETER_VALUE)
+    base, _, driver = scheme.partition("+")
+    if base not in _SCHEMES:
+        supported = ", ".join(sorted(_SCHEMES))
+        raise MltrailError(
+            f"Invalid database engine: '{base}'. Supported database engines are {supported}",
+            INVALID_PARAMETER_VALUE,
+        )
+    if driver:
+        return db_uri if base != "mariadb" else f"mysql+{driver}://{rest}"
+    return f"{_SCHEMES[base]}://{rest}"
+
+
+def create_engine(db_uri: str) -> Engine:
+    """Create a new engine for ``db_uri``, configured for mltrail's access pattern.
+
+    Args:
+        db_uri: ``sqlite:///path``, ``sqlite://`` (memory), ``postgresql://...``, ``mysql[+pymysql]://...``.
+
+    Returns:
+        A SQLAlchemy engine whose pool is safe to share across threads.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for an unsupported URI.
+    """
+    url = make_url(normalize_db_uri(db_uri))
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 3600}
+    if backend == "mysql":
+        if "charset" not in url.query:
+            url = url.update_query_dict({"charset": "utf8mb4"})
+        kwargs["isolation_level"] = "READ COMMITTED"
+    return sa.create_engine(url, **kwargs)
+
+
+def get_engine(db_uri: str) -> Engine:
+    """Return the process-wide engine for ``db_uri``, creating it on first use (in-memory SQLite excepted)."""
+    if _is_memory(db_uri):
+        return create_engine(db_uri)
+    with _engines_lock:
+        engine = _engines.get(db_uri)
+        if engine is None:
+            engine = _engines[db_uri] = create_engine(db_uri)
+        return engine
+
+
+def _is_memory(db_uri: str) -> bool:
+    return db_uri.startswith("sqlite") and (db_uri.rstrip("/").endswith(":") or ":memory:" in db_uri)
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    memory = url.database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    else:
+        kwargs.update(pool_size=8, max_overflow=16)
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" hook below decide how transactions start.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+# ------------------------------------------------------------------------------------------------ retries
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error is worth retrying: a lock, a deadlock or a serialization failure."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    text = str(orig).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return True
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in ("40001", "40P01"):
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in (1213, 1205):  # MySQL deadlock, lock wait timeout
+        return True
+    return isinstance(exc, OperationalError) and ("deadlock" in text or "could not serialize" in text)
+
+
+def with_retries(fn: Callable[[], T], attempts: int = 8) -> T:
+    """Run ``fn`` and retry it on transient database errors with jittered backoff.
+
+    Args:
+        fn: a function that runs one whole transaction.
+        attempts: how many tries before the last error propagates.
+
+    Returns:
+        What ``fn`` returns.
+    """
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not is_transient(exc):
+                raise
+            delay = min(0.5, 0.01 * (2**attempt)) * (0.5 + random.random())
+            _logger.debug("Retrying a transaction after %s (attempt %d)", exc.orig, attempt + 1)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a read transaction, rolled back at the end."""
+    with engine.connect() as conn, conn.begin() as txn:
+        yield conn
+        txn.rollback()
+
+
+# ------------------------------------------------------------------------------------------------ schema
+def current_revision(engine: Engine, version_table: str) -> str | None:
+    """The revision recorded in ``version_table``, or None when the table is absent or empty."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(version_table):
+            return None
+        row = conn.execute(sa.text(f"SELECT version_num FROM {version_table}")).first()
+        return None if row is None else str(row[0])
+
+
+def ensure_schema(engine: Engine, script_location: str, head: str, version_table: str) -> None:
+    """Create or upgrade the schema with Alembic unless ``version_table`` already says ``head``.
+
+    Args:
+        engine: the database.
+        script_location: the Alembic scripts, as ``package:folder`` or a path.
+        head: the newest revision id (checked without loading Alembic).
+        version_table: the Alembic version table of this schema (each store keeps its own).
+    """
+    key = (engine.url.render_as_string(hide_password=False), version_table)
+    if key in _schema_ready and engine.url.database not in (None, "", ":memory:"):
+        return
+    if current_revision(engine, version_table) != head:
+        with_retries(lambda: _upgrade(engine, script_location, version_table, head), attempts=4)
+    _schema_ready.add(key)
+
+
+def _upgrade(engine: Engine, script_location: str, version_table: str, head: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    if current_revision(engine, version_table) == head:
+        return
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        config.attributes["version_table"] = version_table
+        command.upgrade(config, "heads")

@@ -1,0 +1,536 @@
+"""Compile the search syntax tree to SQLAlchemy: one statement selects a page of runs, experiments or models.
+
+Filters become ``EXISTS`` subqueries on the key/value tables (their primary keys make each one an index
+lookup); metric filters read ``latest_metrics``, whose min/max/sum/count columns also serve the
+``min/max/avg(metrics.x)`` aggregates. Sorting joins one ``LEFT JOIN`` per sorted metric/param/tag. NULLs (and
+NaN metrics) sort last in both directions, as in MLflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from mltrail.entities import DATASET_CONTEXT_TAG, DatasetSummary, LoggedModelStatus, Metric, ViewType
+from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail.search.ast import And, Comparison, Expr, Identifier, Or, OrderBy
+from mltrail.search.grammar import parse_filter, parse_order_by
+from mltrail.search.targets import EXPERIMENTS, LOGGED_MODELS, RUNS
+from mltrail.store.tracking.sql import _dialect, _load
+from mltrail.store.tracking.sql.tables import (
+    datasets,
+    experiment_tags,
+    experiments,
+    input_tags,
+    inputs,
+    latest_metrics,
+    logged_model_metrics,
+    logged_model_params,
+    logged_model_tags,
+    logged_models,
+    metrics,
+    params,
+    runs,
+    tags,
+)
+
+MAX_DATASET_SUMMARIES = 1000
+_RUN_ATTRIBUTES = {
+    "run_id": runs.c.run_uuid,
+    "run_name": runs.c.name,
+    "status": runs.c.status,
+    "user_id": runs.c.user_id,
+    "artifact_uri": runs.c.artifact_uri,
+    "start_time": runs.c.start_time,
+    "end_time": runs.c.end_time,
+    "lifecycle_stage": runs.c.lifecycle_stage,
+    "experiment_id": runs.c.experiment_id,
+}
+_EXPERIMENT_ATTRIBUTES = {
+    "name": experiments.c.name,
+    "experiment_id": experiments.c.experiment_id,
+    "creation_time": experiments.c.creation_time,
+    "last_update_time": experiments.c.last_update_time,
+}
+_MODEL_ATTRIBUTES = {
+    "model_id": logged_models.c.model_id,
+    "experiment_id": logged_models.c.experiment_id,
+    "name": logged_models.c.name,
+    "artifact_location": logged_models.c.artifact_location,
+    "artifact_uri": logged_models.c.artifact_location,
+    "status": logged_models.c.status,
+    "lifecycle_stage": logged_models.c.lifecycle_stage,
+    "model_type": logged_models.c.model_type,
+    "source_run_id": logged_models.c.source_run_id,
+    "status_message": logged_models.c.status_message,
+    "creation_timestamp": logged_models.c.creation_timestamp_ms,
+    "creation_time": logged_models.c.creation_timestamp_ms,
+    "last_updated_timestamp": logged_models.c.last_updated_timestamp_ms,
+}
+
+
+# ------------------------------------------------------------------------------------------ comparisons
+def compare_string(column: ColumnElement[Any], comparison: Comparison, dialect: str) -> ColumnElement[bool]:
+    """A string comparison (``= != LIKE ILIKE IN NOT IN IS [NOT] NULL``) on ``column``."""
+    op, value = comparison.comparator, comparison.value
+    if op == "IS NULL":
+        return column.is_(None)
+    if op == "IS NOT NULL":
+        return column.is_not(None)
+    if op in ("IN", "NOT IN"):
+        values = list(value) if isinstance(value, tuple) else [value]
+        return column.in_(values) if op == "IN" else column.not_in(values)
+    text = str(value)
+    if op == "=":
+        return column == text
+    if op == "!=":
+        return column != text
+    if op == "LIKE":
+        return _dialect.like(column, text, dialect)
+    if op == "ILIKE":
+        return _dialect.ilike(column, text, dialect)
+    raise MltrailError(f"Invalid comparator '{op}'", INVALID_PARAMETER_VALUE)
+
+
+def compare_number(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    """A numeric comparison (``= != < <= > >=``) on ``column``."""
+    number = float(value) if not isinstance(value, int) else value
+    ops = {
+        "=": column.__eq__,
+        "!=": column.__ne__,
+        "<": column.__lt__,
+        "<=": column.__le__,
+        ">": column.__gt__,
+        ">=": column.__ge__,
+    }
+    if op not in ops:
+        raise MltrailError(f"Invalid comparator '{op}' for a numeric value", INVALID_PARAMETER_VALUE)
+    return ops[op](number)
+
+
+def _metric_condition(lm: Any, identifier: Identifier, comparison: Comparison) -> ColumnElement[bool]:
+    """A comparison on a ``latest_metrics`` row: the latest value or an aggregate over the history."""
+    op, value = comparison.comparator, comparison.value
+    aggregate = identifier.aggregate
+    if aggregate == "min":
+        return compare_number(lm.c.min_value, op, value)
+    if aggregate == "max":
+        return compare_number(lm.c.max_value, op, value)
+    if aggregate == "avg":
+        average = lm.c.sum_value / sa.func.nullif(lm.c.count_value, 0)
+        return compare_number(average, op, value)
+    condition = compare_number(lm.c.value, op, value)
+    if op == "!=":
+        return sa.or_(lm.c.is_nan.is_(True), condition)
+    return sa.and_(lm.c.is_nan.is_(False), condition)
+
+
+def _key_value_exists(
+    table: sa.Table, owner: ColumnElement[Any], owner_col: str, key: str, condition: ColumnElement[bool] | None
+) -> ColumnElement[bool]:
+    where = [table.c[owner_col] == owner, table.c.key == key]
+    if condition is not None:
+        where.append(condition)
+    return sa.exists().where(*where)
+
+
+def _key_value_filter(
+    table: sa.Table, owner: ColumnElement[Any], owner_col: str, c: Comparison, dialect: str
+) -> ColumnElement[bool]:
+    key = c.identifier.key
+    if c.comparator == "IS NULL":
+        return ~_key_value_exists(table, owner, owner_col, key, None)
+    if c.comparator == "IS NOT NULL":
+        return _key_value_exists(table, owner, owner_col, key, None)
+    return _key_value_exists(table, owner, owner_col, key, compare_string(table.c.value, c, dialect))
+
+
+def _combine(expr: Expr, leaf: Any) -> ColumnElement[bool]:
+    if isinstance(expr, And):
+        return sa.and_(*(_combine(e, leaf) for e in expr.clauses))
+    if isinstance(expr, Or):
+        return sa.or_(*(_combine(e, leaf) for e in expr.clauses))
+    return leaf(expr)
+
+
+def _nulls_last(value: ColumnElement[Any], ascending: bool, missing: ColumnElement[Any] | None = None) -> list[Any]:
+    rank = sa.case((value.is_(None), 1), else_=0) if missing is None else missing
+    return [rank.asc(), value.asc() if ascending else value.desc()]
+
+
+# ------------------------------------------------------------------------------------------------- runs
+def _run_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
+    ident = c.identifier
+    if ident.kind == "metric":
+        lm = latest_metrics
+        return sa.exists().where(
+            lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key, _metric_condition(lm, ident, c)
+        )
+    if ident.kind == "param":
+        return _key_value_filter(params, runs.c.run_uuid, "run_uuid", c, dialect)
+    if ident.kind == "tag":
+        return _key_value_filter(tags, runs.c.run_uuid, "run_uuid", c, dialect)
+    if ident.kind == "dataset":
+        return _dataset_filter(c, dialect)
+    column = _RUN_ATTRIBUTES.get(ident.key)
+    if column is None:
+        raise MltrailError(f"Invalid attribute key '{ident.key}' specified.", INVALID_PARAMETER_VALUE)
+    if ident.key in ("start_time", "end_time"):
+        return compare_number(column, c.comparator, c.value)
+    return compare_string(column, c, dialect)
+
+
+def _dataset_filter(c: Comparison, dialect: str) -> ColumnElement[bool]:
+    key = c.identifier.key
+    context = input_tags.alias("ctx")
+    source = inputs.join(datasets, datasets.c.dataset_uuid == inputs.c.source_id)
+    if key == "context":
+        source = source.join(
+            context, sa.and_(context.c.input_uuid == inputs.c.input_uuid, context.c.name == DATASET_CONTEXT_TAG)
+        )
+        column: ColumnElement[Any] = context.c.value
+    elif key in ("name", "digest"):
+        column = datasets.c[key]
+    else:
+        raise MltrailError(f"Invalid dataset key '{key}' specified.", INVALID_PARAMETER_VALUE)
+    return (
+        sa.select(sa.literal(1))
+        .select_from(source)
+        .where(
+            inputs.c.destination_type == "RUN",
+            inputs.c.destination_id == runs.c.run_uuid,
+            inputs.c.source_type == "DATASET",
+            compare_string(column, c, dialect),
+        )
+        .exists()
+    )
+
+
+def runs_query(
+    experiment_ids: Sequence[int],
+    filter_string: str | None,
+    view: ViewType,
+    order_by: Sequence[str] | None,
+    dialect: str,
+) -> sa.Select[Any]:
+    """The one statement that selects matching runs in order (add LIMIT/OFFSET for a page).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for a bad filter or order_by.
+    """
+    expr = parse_filter(filter_string, RUNS)
+    clauses = RUNS.complete_order_by(parse_order_by(order_by, RUNS))
+    query = sa.select(*_load.RUN_COLUMNS).where(
+        runs.c.experiment_id.in_(list(experiment_ids)), runs.c.lifecycle_stage.in_(view.stages)
+    )
+    if expr is not None:
+        query = query.where(_combine(expr, lambda c: _run_leaf(c, dialect)))
+    source: Any = runs
+    order: list[Any] = []
+    for index, clause in enumerate(clauses):
+        source, keys = _run_order(source, index, clause)
+        order.extend(keys)
+    return query.select_from(source).order_by(*order)
+
+
+def _run_order(source: Any, index: int, clause: OrderBy) -> tuple[Any, list[Any]]:
+    ident, asc = clause.identifier, clause.ascending
+    if ident.kind == "attribute":
+        return source, _nulls_last(_RUN_ATTRIBUTES[ident.key], asc)
+    if ident.kind == "metric":
+        lm = latest_metrics.alias(f"order_m{index}")
+        source = source.outerjoin(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key))
+        if ident.aggregate in ("min", "max", "avg"):
+            value = {
+                "min": lm.c.min_value,
+                "max": lm.c.max_value,
+                "avg": lm.c.sum_value / sa.func.nullif(lm.c.count_value, 0),
+            }[ident.aggregate]
+            return source, _nulls_last(value, asc)
+        rank = sa.case((lm.c.run_uuid.is_(None), 2), (lm.c.is_nan.is_(True), 1), else_=0)
+        return source, _nulls_last(lm.c.value, asc, rank)
+    table = params if ident.kind == "param" else tags
+    kv = table.alias(f"order_{ident.kind}{index}")
+    source = source.outerjoin(kv, sa.and_(kv.c.run_uuid == runs.c.run_uuid, kv.c.key == ident.key))
+    return source, _nulls_last(kv.c.value, asc)
+
+
+# ------------------------------------------------------------------------------------------ experiments
+def _experiment_ids(value: Any) -> list[int]:
+    values = value if isinstance(value, tuple) else (value,)
+    result = []
+    for v in values:
+        try:
+            result.append(int(str(v)))
+        except ValueError:
+            continue
+    return result
+
+
+def _experiment_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
+    ident = c.identifier
+    if ident.kind == "tag":
+        return _key_value_filter(experiment_tags, experiments.c.experiment_id, "experiment_id", c, dialect)
+    column = _EXPERIMENT_ATTRIBUTES[ident.key]
+    if ident.key == "experiment_id":
+        ids = _experiment_ids(c.value)
+        if c.comparator in ("=", "IN"):
+            return column.in_(ids) if ids else sa.false()
+        return column.not_in(ids) if ids else sa.true()
+    if ident.key in ("creation_time", "last_update_time"):
+        return compare_number(column, c.comparator, c.value)
+    return compare_string(column, c, dialect)
+
+
+def experiments_query(
+    filter_string: str | None, order_by: Sequence[str] | None, view: ViewType, dialect: str
+) -> sa.Select[Any]:
+    """The statement that selects matching experiments in order.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for a bad filter or order_by.
+    """
+    expr = parse_filter(filter_string, EXPERIMENTS)
+    clauses = EXPERIMENTS.complete_order_by(parse_order_by(order_by, EXPERIMENTS))
+    query = _load.experiment_query().where(experiments.c.lifecycle_stage.in_(view.stages))
+    if expr is not None:
+        query = query.where(_combine(expr, lambda c: _experiment_leaf(c, dialect)))
+    order: list[Any] = []
+    for clause in clauses:
+        order.extend(_nulls_last(_EXPERIMENT_ATTRIBUTES[clause.identifier.key], clause.ascending))
+    return query.order_by(*order)
+
+
+# ---------------------------------------------------------------------------------------- logged models
+def _latest_model_metric(
+    key: str, aggregate: str | None, dataset_name: str | None = None, dataset_digest: str | None = None
+) -> Any:
+    m = logged_model_metrics.alias("lmm")
+    where = [m.c.model_id == logged_models.c.model_id, m.c.metric_name == key]
+    if dataset_name is not None:
+        where.append(m.c.dataset_name == dataset_name)
+    if dataset_digest is not None:
+        where.append(m.c.dataset_digest == dataset_digest)
+    if aggregate in ("min", "max", "avg"):
+        func = {"min": sa.func.min, "max": sa.func.max, "avg": sa.func.avg}[aggregate]
+        return sa.select(func(m.c.metric_value)).where(*where).scalar_subquery()
+    return (
+        sa.select(m.c.metric_value)
+        .where(*where)
+        .order_by(m.c.metric_step.desc(), m.c.metric_timestamp_ms.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _status_values(value: Any) -> Any:
+    def one(v: str) -> str:
+        try:
+            return str(LoggedModelStatus.parse(v).value)
+        except MltrailError:
+            try:
+                return str(LoggedModelStatus.parse(f"LOGGED_MODEL_{v}").value)
+            except MltrailError:
+                return v
+
+    return tuple(one(v) for v in value) if isinstance(value, tuple) else one(str(value))
+
+
+def _model_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
+    ident = c.identifier
+    if ident.kind == "metric":
+        return compare_number(_latest_model_metric(ident.key, ident.aggregate), c.comparator, c.value)
+    if ident.kind in ("param", "tag"):
+        table, key_col, value_col = (
+            (logged_model_params, "param_key", "param_value")
+            if ident.kind == "param"
+            else (logged_model_tags, "tag_key", "tag_value")
+        )
+        condition = compare_string(table.c[value_col], c, dialect)
+        return sa.exists().where(table.c.model_id == logged_models.c.model_id, table.c[key_col] == ident.key, condition)
+    column = _MODEL_ATTRIBUTES.get(ident.key)
+    if column is None:
+        raise MltrailError(f"Invalid attribute key '{ident.key}' specified.", INVALID_PARAMETER_VALUE)
+    if ident.key in ("creation_timestamp", "last_updated_timestamp", "creation_time"):
+        return compare_number(column, c.comparator, c.value)
+    if ident.key == "experiment_id":
+        ids = _experiment_ids(c.value)
+        if c.comparator in ("=", "IN"):
+            return column.in_(ids) if ids else sa.false()
+        if c.comparator in ("!=", "NOT IN"):
+            return column.not_in(ids) if ids else sa.true()
+        column = sa.cast(column, sa.String(20))
+    if ident.key == "status" and c.comparator in ("=", "!=", "IN", "NOT IN"):
+        c = Comparison(c.identifier, c.comparator, _status_values(c.value))
+    return compare_string(column, c, dialect)
+
+
+def logged_models_query(
+    experiment_ids: Sequence[int],
+    filter_string: str | None,
+    dataset_filters: Sequence[dict[str, str]] | None,
+    order_by: Sequence[Any] | None,
+    dialect: str,
+) -> sa.Select[Any]:
+    """The statement that selects matching active logged models in order.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for a bad filter, dataset filter or order_by.
+    """
+    expr = parse_filter(filter_string, LOGGED_MODELS)
+    query = _load.logged_model_query().where(
+        logged_models.c.experiment_id.in_(list(experiment_ids)), logged_models.c.lifecycle_stage == "active"
+    )
+    if expr is not None:
+        query = query.where(_combine(expr, lambda c: _model_leaf(c, dialect)))
+    if dataset_filters:
+        m = logged_model_metrics
+        alternatives = []
+        for item in dataset_filters:
+            name = item.get("dataset_name")
+            if not name:
+                raise MltrailError(
+                    "`dataset_name` in the `datasets` clause must be specified.", INVALID_PARAMETER_VALUE
+                )
+            where = [m.c.model_id == logged_models.c.model_id, m.c.dataset_name == name]
+            if item.get("dataset_digest"):
+                where.append(m.c.dataset_digest == item["dataset_digest"])
+            alternatives.append(sa.exists().where(*where))
+        query = query.where(sa.or_(*alternatives))
+    order: list[Any] = []
+    present: set[str] = set()
+    for clause in order_by or ():
+        fields = (
+            clause
+            if isinstance(clause, dict)
+            else {k: getattr(clause, k, None) for k in ("field_name", "ascending", "dataset_name", "dataset_digest")}
+        )
+        field = fields.get("field_name")
+        if not field:
+            raise MltrailError("`field_name` in the `order_by` clause must be specified.", INVALID_PARAMETER_VALUE)
+        ascending = True if fields.get("ascending") is None else bool(fields.get("ascending"))
+        if field.startswith("metrics."):
+            value = _latest_model_metric(
+                field[len("metrics.") :], None, fields.get("dataset_name"), fields.get("dataset_digest")
+            )
+        else:
+            column = _MODEL_ATTRIBUTES.get(field.removesuffix("_ms"))
+            if column is None:
+                raise MltrailError(f"Invalid order by field name: {field}", INVALID_PARAMETER_VALUE)
+            value = column
+            present.add(column.name)
+        order.extend(_nulls_last(value, ascending))
+    if "creation_timestamp_ms" not in present:
+        order.append(logged_models.c.creation_timestamp_ms.desc())
+    if "model_id" not in present:
+        order.append(logged_models.c.model_id.asc())
+    return query.order_by(*order)
+
+
+# --------------------------------------------------------------------------------------------- datasets
+def search_datasets(conn: Connection, experiment_ids: Sequence[int]) -> list[DatasetSummary]:
+    """Distinct (experiment, name, digest, context) of datasets used by runs of these experiments."""
+    if not experiment_ids:
+        return []
+    ctx = input_tags.alias("ctx")
+    query = (
+        sa.select(datasets.c.experiment_id, datasets.c.name, datasets.c.digest, ctx.c.value)
+        .distinct()
+        .select_from(
+            datasets.join(inputs, inputs.c.source_id == datasets.c.dataset_uuid).outerjoin(
+                ctx, sa.and_(ctx.c.input_uuid == inputs.c.input_uuid, ctx.c.name == DATASET_CONTEXT_TAG)
+            )
+        )
+        .where(datasets.c.experiment_id.in_(list(experiment_ids)))
+        .order_by(datasets.c.experiment_id, datasets.c.name, datasets.c.digest, ctx.c.value)
+        .limit(MAX_DATASET_SUMMARIES)
+    )
+    return [DatasetSummary(str(r[0]), r[1], r[2], r[3]) for r in conn.execute(query)]
+
+
+# ---------------------------------------------------------------------------------------- metric charts
+def sampled_steps(
+    steps_per_run: dict[str, list[int]], max_results: int, start_step: int | None, end_step: int | None
+) -> set[int]:
+    """MLflow's step sampling: ``max_results`` evenly spaced steps plus every run's min and max step.
+
+    Args:
+        steps_per_run: the distinct steps each run logged, sorted.
+        max_results: how many steps to sample from the range.
+        start_step: first step of the range (inclusive), or None for 0.
+        end_step: last step of the range (inclusive), or None for the largest step logged.
+
+    Returns:
+        The steps to return.
+    """
+    all_steps = sorted({s for steps in steps_per_run.values() for s in steps})
+    if not all_steps:
+        return set()
+    lo = 0 if start_step is None else start_step
+    hi = all_steps[-1] if end_step is None else end_step
+    bounds = {s for steps in steps_per_run.values() if steps for s in (steps[0], steps[-1]) if lo <= s <= hi}
+    in_range = [s for s in all_steps if lo <= s <= hi]
+    if len(in_range) <= max_results:
+        return set(in_range) | bounds
+    interval = len(in_range) / max_results
+    picked = {in_range[int(i * interval)] for i in range(max_results)}
+    picked.add(in_range[-1])
+    return picked | bounds
+
+
+def sample_metric_history(
+    conn: Connection,
+    store: Any,
+    run_ids: list[str],
+    metric_key: str,
+    max_results: int,
+    start_step: int | None,
+    end_step: int | None,
+) -> list[Metric]:
+    """Points of the sampled steps for each run (``get_metric_history_bulk_interval``), three queries in all."""
+    for run_id in run_ids:
+        store._run_row(conn, run_id)
+    if not run_ids:
+        return []
+    m = metrics
+    steps_per_run: dict[str, list[int]] = {r: [] for r in run_ids}
+    distinct = (
+        sa.select(m.c.run_uuid, m.c.step)
+        .distinct()
+        .where(m.c.run_uuid.in_(run_ids), m.c.key == metric_key)
+        .order_by(m.c.run_uuid, m.c.step)
+    )
+    for r in conn.execute(distinct):
+        steps_per_run[r.run_uuid].append(int(r.step))
+    wanted = sorted(sampled_steps(steps_per_run, max_results, start_step, end_step))
+    if not wanted:
+        return []
+    dialect = _dialect.dialect_name(conn)
+    rows = conn.execute(
+        sa.select(m.c.run_uuid, m.c.step, m.c.timestamp, m.c.value, m.c.is_nan)
+        .where(m.c.run_uuid.in_(run_ids), m.c.key == metric_key, m.c.step.in_(wanted))
+        .order_by(m.c.run_uuid, m.c.step, m.c.timestamp, m.c.value)
+    ).all()
+    by_run: dict[str, list[Metric]] = {r: [] for r in run_ids}
+    for r in rows:
+        value = _dialect.load_float(r.value, bool(r.is_nan), dialect)
+        by_run[r.run_uuid].append(Metric(metric_key, value, int(r.timestamp), int(r.step), run_id=r.run_uuid))
+    per_run_max = max(max_results, len(wanted))
+    result: list[Metric] = []
+    for run_id in run_ids:
+        points = by_run[run_id]
+        result.extend(points[i] for i in _evenly_spaced(len(points), per_run_max))
+    return result
+
+
+def _evenly_spaced(total: int, count: int) -> list[int]:
+    if total <= count:
+        return list(range(total))
+    if count == 1:
+        return [total - 1]
+    step = (total - 1) / (count - 1)
+    return sorted({round(i * step) for i in range(count)})
