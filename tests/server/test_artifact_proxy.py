@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.server.live import live_server
 
 ART = "/api/2.0/mlflow-artifacts/artifacts"

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.server.live import free_port, live_server
 
 import mltrail
 from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.store.http import HttpClient
+from tests.server.live import free_port, live_server
 
 
 @pytest.fixture
