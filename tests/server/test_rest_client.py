@@ -95,3 +95,22 @@ def test_unreachable_server_gives_one_clear_error() -> None:
         client.call("GET", "/api/2.0/mlflow/experiments/get", {"experiment_id": "0"})
     assert info.value.error_code == "TEMPORARILY_UNAVAILABLE"
     assert "Cannot reach the tracking server" in info.value.message
+
+
+def test_gc_through_the_server_removes_rows_and_proxied_artifacts(server: str, clean_fluent_state: Path) -> None:
+    from mltrail.cli.main import main
+
+    with mltrail.start_run() as run:
+        mltrail.log_text("bye", "doomed.txt")
+    client = mltrail.Client()
+    experiment_id = run.info.experiment_id
+    stored = clean_fluent_state / "artifacts" / experiment_id / run.info.run_id
+    assert (stored / "artifacts/doomed.txt").read_text() == "bye"
+    client.delete_run(run.info.run_id)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["gc", "--tracking-uri", server, "--run-ids", run.info.run_id])
+    assert exit_info.value.code == 0
+    assert not stored.exists()
+    with pytest.raises(MltrailError) as info:
+        client.get_run(run.info.run_id)
+    assert info.value.error_code == RESOURCE_DOES_NOT_EXIST
