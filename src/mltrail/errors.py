@@ -35,7 +35,7 @@ CANCELLED = "CANCELLED"
 NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
 DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
 
-#: Error code -> HTTP status, as MLflow maps them (mlflow/exceptions.py). Anything absent maps to 500.
+#: Error code -> HTTP status, as MLflow maps them (mlflow/exceptions.py) except INVALID_STATE. Absent: 500.
 ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
     INVALID_PARAMETER_VALUE: 400,
     BAD_REQUEST: 400,
@@ -56,8 +56,10 @@ ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
     NOT_IMPLEMENTED: 501,
     TEMPORARILY_UNAVAILABLE: 503,
     DEADLINE_EXCEEDED: 504,
+    # MLflow sends INVALID_STATE (e.g. renaming a deleted experiment) as 500, which its client retries seven
+    # times with backoff (minutes); it is the user's request that conflicts with the state, so: 409.
+    INVALID_STATE: 409,
     INTERNAL_ERROR: 500,
-    INVALID_STATE: 500,
     DATA_LOSS: 500,
     IO_ERROR: 500,
 }

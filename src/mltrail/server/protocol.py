@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
@@ -57,6 +58,7 @@ class Field:
     item_fields: tuple[Field, ...] = ()
 
 
+@lru_cache(maxsize=512)
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
