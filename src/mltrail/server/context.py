@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -65,3 +66,15 @@ class ServerContext:
         from mltrail.store.uris import get_artifact_repository
 
         return get_artifact_repository(artifact_uri), ""
+
+    def list_artifacts_under(self, artifact_uri: str, path: str) -> list[dict[str, object]]:
+        """The wire listing of ``path`` (already validated) under a run's or a model's artifact root.
+
+        Paths in the result are relative to ``artifact_uri``, as MLflow's ``artifacts/list`` returns them.
+        """
+        repo, prefix = self.repository_for(artifact_uri)
+        listed = posixpath.join(prefix, path) if prefix and path else (prefix or path)
+        files = repo.list_artifacts(listed or None)
+        strip = len(prefix) + 1 if prefix else 0
+        return [{**f.to_dict(), "path": f.path[strip:]} for f in files]
+

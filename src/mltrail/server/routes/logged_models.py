@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
 
 from mltrail.entities import LoggedModelStatus, Param, RunTag
@@ -135,10 +134,8 @@ def list_logged_model_artifacts(ctx: ServerContext, p: dict[str, Any]) -> dict[s
     """List a logged model's artifacts under a directory."""
     path = validate_relative_path(p.get("artifact_directory_path"))
     model = ctx.tracking_store.get_logged_model(p["model_id"])
-    repo, prefix = ctx.repository_for(model.artifact_location)
-    files = repo.list_artifacts(posixpath.join(prefix, path) if prefix else (path or None))
-    strip = len(prefix) + 1 if prefix else 0
+    files = ctx.list_artifacts_under(model.artifact_location, path)
     out: dict[str, Any] = {"root_uri": model.artifact_location}
     if files:
-        out["files"] = [{**f.to_dict(), "path": f.path[strip:]} for f in files]
+        out["files"] = files
     return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import posixpath
 from typing import Any
 
 from mltrail.entities import (
@@ -441,11 +440,8 @@ def list_artifacts(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """List a run's artifacts under a path."""
     path = validate_relative_path(p.get("path"))
     run = ctx.tracking_store.get_run(p["run_id"])
-    repo, prefix = ctx.repository_for(run.info.artifact_uri)
-    listed_under = posixpath.join(prefix, path) if prefix else path
-    files = repo.list_artifacts(listed_under or None)
-    strip = len(prefix) + 1 if prefix else 0
+    files = ctx.list_artifacts_under(run.info.artifact_uri, path)
     out: dict[str, Any] = {"root_uri": run.info.artifact_uri}
     if files:
-        out["files"] = [{**f.to_dict(), "path": f.path[strip:]} for f in files]
+        out["files"] = files
     return out
