@@ -101,3 +101,19 @@ def test_log_table_and_image(experiment_id: str, client: mlflow.MlflowClient, tm
 
     assert np.array_equal(np.asarray(Image.open(png)), image)
     assert any(f.path.startswith("images/progress") for f in client.list_artifacts(run_id, "images"))
+
+
+def test_multipart_upload_through_the_proxy(
+    experiment_id: str, client: mlflow.MlflowClient, tmp_path: Path, monkeypatch
+) -> None:
+    """With MLflow's proxy multipart switched on, a file goes up in parallel parts and comes back whole."""
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1000")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(256 * 1024))
+    blob = tmp_path / "big.bin"
+    content = os.urandom(1024 * 1024 + 123)
+    blob.write_bytes(content)
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(blob), artifact_path="parts")
+    local = client.download_artifacts(run.info.run_id, "parts/big.bin", str(tmp_path / "back"))
+    assert Path(local).read_bytes() == content

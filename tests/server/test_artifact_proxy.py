@@ -12,6 +12,7 @@ import pytest
 from tests.server.live import live_server
 
 ART = "/api/2.0/mlflow-artifacts/artifacts"
+MPU = "/api/2.0/mlflow-artifacts/mpu"
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +113,35 @@ def test_large_upload_streams_to_disk(http: httpx.Client, served: tuple[str, Pat
     assert leftovers == []
 
 
-def test_multipart_reports_not_implemented(http: httpx.Client) -> None:
-    response = http.post("/api/2.0/mlflow-artifacts/mpu/create/x/file.bin", json={"path": "file.bin", "num_parts": 2})
-    assert response.status_code == 501
+def test_multipart_upload_joins_parts_in_order(http: httpx.Client, served: tuple[str, Path]) -> None:
+    created = http.post(f"{MPU}/create/mp", json={"path": "/home/me/file.bin", "num_parts": 3})
+    assert created.status_code == 200, created.text
+    body = created.json()
+    assert [c["part_number"] for c in body["credentials"]] == [1, 2, 3]
+    chunks = [b"a" * 1000, b"b" * 1000, b"c" * 10]
+    parts = []
+    for credential, chunk in reversed(list(zip(body["credentials"], chunks, strict=True))):
+        response = httpx.put(credential["url"], content=chunk, headers=credential["headers"])
+        assert response.status_code == 200
+        parts.append({"part_number": credential["part_number"], "etag": response.headers["etag"]})
+    assert not (served[1] / "mp/file.bin").exists()  # nothing appears before complete
+    done = http.post(
+        f"{MPU}/complete/mp", json={"path": "/home/me/file.bin", "upload_id": body["upload_id"], "parts": parts}
+    )
+    assert done.status_code == 200, done.text
+    assert (served[1] / "mp/file.bin").read_bytes() == b"".join(chunks)
+
+
+def test_multipart_abort_and_bad_ids(http: httpx.Client, served: tuple[str, Path]) -> None:
+    body = http.post(f"{MPU}/create/mp", json={"path": "aborted.bin", "num_parts": 1}).json()
+    assert httpx.put(body["credentials"][0]["url"], content=b"x").status_code == 200
+    assert http.post(f"{MPU}/abort/mp", json={"upload_id": body["upload_id"]}).status_code == 200
+    gone = http.post(
+        f"{MPU}/complete/mp",
+        json={"path": "aborted.bin", "upload_id": body["upload_id"], "parts": [{"part_number": 1}]},
+    )
+    assert gone.status_code == 404
+    assert not (served[1] / "mp/aborted.bin").exists()
+    assert http.put(f"{MPU}/part/not-an-id/1", content=b"x").status_code == 400
+    assert http.post(f"{MPU}/create/..", json={"path": "escape.bin", "num_parts": 1}).status_code in (400, 404)
+    assert http.post(f"{MPU}/create/x", json={"path": "x.bin", "num_parts": 0}).status_code == 400

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, NOT_IMPLEMENTED, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.server.context import ServerContext
 from mltrail.server.protocol import dumps
 from mltrail.store.artifacts.base import ArtifactRepository, validate_relative_path
@@ -160,9 +160,6 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         except MltrailError as error:
             return _error(error)
 
-    async def multipart_not_enabled(request: Request) -> Response:
-        return _error(MltrailError("Multipart upload is not enabled on this server.", NOT_IMPLEMENTED))
-
     async def get_run_artifact(request: Request) -> Response:
         try:
             run_id = request.query_params.get("run_id") or request.query_params.get("run_uuid")
@@ -180,8 +177,11 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         out += [
             Route(prefix + "/artifacts/{artifact_path:path}", artifact, methods=["GET", "PUT", "DELETE"]),
             Route(prefix + "/artifacts", listing, methods=["GET"]),
-            Route(prefix + "/mpu/{action}/{artifact_path:path}", multipart_not_enabled, methods=["POST"]),
         ]
+    if ctx.serve_artifacts:
+        from mltrail.server.routes import multipart
+
+        out += multipart.routes(ctx, _PREFIXES)
     for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
         out.append(Route(prefix + "/get-artifact", get_run_artifact, methods=["GET"]))
     return out

@@ -28,7 +28,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         info = {
             "store_type": "SqlStore",
             "artifact_serving_enabled": ctx.serve_artifacts,
-            "multipart_uploads_enabled": False,
+            "multipart_uploads_enabled": ctx.serve_artifacts,
             "multipart_downloads_enabled": False,
             "workspaces_enabled": False,
             "artifacts_presigned_only": False,
