@@ -19,7 +19,7 @@ fi
 if ! "$MLFLOW_VENV/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
     echo "installing mlflow==$MLFLOW_VERSION into $MLFLOW_VENV (takes a few minutes)"
     "$MLFLOW_VENV/bin/pip" install --quiet --upgrade pip
-    "$MLFLOW_VENV/bin/pip" install --quiet "mlflow==$MLFLOW_VERSION"
+    "$MLFLOW_VENV/bin/pip" install --quiet "mlflow==$MLFLOW_VERSION" "psycopg[binary]" psycopg2-binary scikit-learn
 fi
 "$MLFLOW_VENV/bin/python" -c "import mlflow; print('mlflow', mlflow.__version__, 'ready in', '$MLFLOW_VENV')"
 
@@ -28,8 +28,8 @@ if [ ! -x "$MAIN_VENV/bin/python" ]; then
     echo "creating $MAIN_VENV"
     "$PYTHON" -m venv "$MAIN_VENV"
 fi
-if ! "$MAIN_VENV/bin/python" -c "import mltrail" 2>/dev/null; then
-    echo "installing mltrail (editable) into $MAIN_VENV"
-    "$MAIN_VENV/bin/pip" install --quiet -e "$REPO_DIR"
+if ! "$MAIN_VENV/bin/python" -c "import mltrail, uvicorn, sklearn" 2>/dev/null; then
+    echo "installing mltrail (editable, with the dev extras) into $MAIN_VENV"
+    "$MAIN_VENV/bin/pip" install --quiet -e "$REPO_DIR[dev]" scikit-learn
 fi
 "$MAIN_VENV/bin/python" -c "import mltrail; print('mltrail ready in', '$MAIN_VENV')"
