@@ -133,42 +133,41 @@ def _summary_row(run_id: str, key: str, s: _Summary, dialect: str) -> dict[str, 
     }
 
 
+_SUMMARY_COLUMNS = ("value", "timestamp", "step", "is_nan", "min_value", "max_value", "sum_value", "count_value")
+# Built once: constructing SQLAlchemy expressions costs more than running them on the hot logging path.
+_UPDATE_SUMMARY = (
+    latest_metrics.update()
+    .where(latest_metrics.c.run_uuid == sa.bindparam("b_run"), latest_metrics.c.key == sa.bindparam("b_key"))
+    .values({c: sa.bindparam(f"b_{c}") for c in _SUMMARY_COLUMNS})
+)
+_READ_SUMMARIES = sa.select(
+    latest_metrics.c.key,
+    latest_metrics.c.step,
+    latest_metrics.c.timestamp,
+    latest_metrics.c.value,
+    latest_metrics.c.is_nan,
+    latest_metrics.c.min_value,
+    latest_metrics.c.max_value,
+    latest_metrics.c.sum_value,
+    latest_metrics.c.count_value,
+).where(
+    latest_metrics.c.run_uuid == sa.bindparam("run_id"),
+    latest_metrics.c.key.in_(sa.bindparam("keys", expanding=True)),
+)
+
+
 def _update_summaries(conn: Connection, rows: list[dict[str, object]]) -> None:
-    t = latest_metrics
-    stmt = (
-        t.update()
-        .where(t.c.run_uuid == sa.bindparam("b_run"), t.c.key == sa.bindparam("b_key"))
-        .values(
-            {
-                c: sa.bindparam(f"b_{c}")
-                for c in ("value", "timestamp", "step", "is_nan", "min_value", "max_value", "sum_value", "count_value")
-            }
-        )
-    )
     conn.execute(
-        stmt,
+        _UPDATE_SUMMARY,
         [{"b_run": r["run_uuid"], **{f"b_{k}": v for k, v in r.items() if k != "run_uuid"}} for r in rows],
     )
 
 
 def _read_summaries(conn: Connection, run_id: str, keys: Sequence[str]) -> dict[str, _Summary]:
-    t = latest_metrics
     result: dict[str, _Summary] = {}
     for start in range(0, len(keys), _LOOKUP_CHUNK):
         chunk = keys[start : start + _LOOKUP_CHUNK]
-        rows = conn.execute(
-            sa.select(
-                t.c.key,
-                t.c.step,
-                t.c.timestamp,
-                t.c.value,
-                t.c.is_nan,
-                t.c.min_value,
-                t.c.max_value,
-                t.c.sum_value,
-                t.c.count_value,
-            ).where(t.c.run_uuid == run_id, t.c.key.in_(chunk))
-        )
+        rows = conn.execute(_READ_SUMMARIES, {"run_id": run_id, "keys": list(chunk)})
         for r in rows:
             result[r.key] = _Summary(
                 int(r.step),

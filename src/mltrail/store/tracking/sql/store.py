@@ -130,6 +130,11 @@ def _inactive_experiment(experiment_id: object, stage: str) -> MltrailError:
     )
 
 
+# Built once: the run lookup is on every logging call, and building the expression costs more than running it.
+_RUN_BY_ID = sa.select(*_load.RUN_COLUMNS).where(runs.c.run_uuid == sa.bindparam("run_id"))
+_RUN_BY_ID_LOCKED = _RUN_BY_ID.with_for_update()
+
+
 class SqlTrackingStore(TrackingStore):
     """A :class:`TrackingStore` on a SQL database.
 
@@ -215,8 +220,8 @@ class SqlTrackingStore(TrackingStore):
             if isinstance(run_id, str) and run_id and len(run_id) <= 256:
                 raise _not_found_run(run_id)
             validate_run_id(run_id)
-        query = sa.select(*_load.RUN_COLUMNS).where(runs.c.run_uuid == run_id)
-        row = conn.execute(self._lock(query) if lock else query).first()
+        query = _RUN_BY_ID_LOCKED if lock and self._dialect != "sqlite" else _RUN_BY_ID
+        row = conn.execute(query, {"run_id": run_id}).first()
         if row is None:
             raise _not_found_run(run_id)
         return row
