@@ -72,6 +72,14 @@ _register(
     "start_run",
 )
 _register("mltrail.tracking.client", "Client", "MltrailClient", "MlflowClient")
+_register(
+    "mltrail.tracking.registry",
+    "get_registry_uri",
+    "register_model",
+    "search_model_versions",
+    "search_registered_models",
+    "set_registry_uri",
+)
 _register("mltrail.tracking.async_logging", "RunOperations")
 _register("mltrail.errors", "MltrailError", "MlflowException")
 _register(
@@ -88,7 +96,12 @@ _register(
     "LoggedModelOutput",
     "LoggedModelStatus",
     "Metric",
+    "ModelVersion",
+    "ModelVersionTag",
     "Param",
+    "RegisteredModel",
+    "RegisteredModelAlias",
+    "RegisteredModelTag",
     "Run",
     "RunData",
     "RunInfo",
@@ -100,7 +113,7 @@ _register(
 )
 
 #: Subpackages reachable as attributes (``mltrail.entities``) without an explicit import.
-_SUBMODULES = frozenset({"entities", "errors", "search", "store", "tracking"})
+_SUBMODULES = frozenset({"entities", "errors", "models", "pyfunc", "search", "sklearn", "store", "tracking"})
 
 __all__ = [
     "ActiveRun",
@@ -121,7 +134,12 @@ __all__ = [
     "MlflowException",
     "MltrailClient",
     "MltrailError",
+    "ModelVersion",
+    "ModelVersionTag",
     "Param",
+    "RegisteredModel",
+    "RegisteredModelAlias",
+    "RegisteredModelTag",
     "Run",
     "RunData",
     "RunInfo",
@@ -146,6 +164,7 @@ __all__ = [
     "get_experiment",
     "get_experiment_by_name",
     "get_parent_run",
+    "get_registry_uri",
     "get_run",
     "get_tracking_uri",
     "is_tracking_uri_set",
@@ -163,14 +182,18 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "register_model",
     "restore_experiment",
     "restore_run",
     "search",
     "search_experiments",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_experiment",
     "set_experiment_tag",
     "set_experiment_tags",
+    "set_registry_uri",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
@@ -210,7 +233,12 @@ if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
         LoggedModelOutput,
         LoggedModelStatus,
         Metric,
+        ModelVersion,
+        ModelVersionTag,
         Param,
+        RegisteredModel,
+        RegisteredModelAlias,
+        RegisteredModelTag,
         Run,
         RunData,
         RunInfo,
@@ -266,4 +294,11 @@ if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
         set_tags,
         set_tracking_uri,
         start_run,
+    )
+    from mltrail.tracking.registry import (
+        get_registry_uri,
+        register_model,
+        search_model_versions,
+        search_registered_models,
+        set_registry_uri,
     )

@@ -24,7 +24,7 @@ COMMANDS: dict[str, str] = {
     "gc": "mltrail.cli.gc:gc",
     # Later groups plug in here, e.g.:
     "server": "mltrail.cli.server:server",
-    # "models": "mltrail.cli.models:models",
+    "models": "mltrail.cli.models:models",
     # "run": "mltrail.cli.projects:run",
 }
 

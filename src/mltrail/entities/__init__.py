@@ -7,6 +7,22 @@ from mltrail.entities.file_info import FileInfo
 from mltrail.entities.logged_model import LoggedModel, ModelRegistration
 from mltrail.entities.metric import Metric
 from mltrail.entities.paged_list import PagedList
+from mltrail.entities.registry import (
+    ALL_STAGES,
+    STAGE_ARCHIVED,
+    STAGE_NONE,
+    STAGE_PRODUCTION,
+    STAGE_STAGING,
+    ModelVersion,
+    ModelVersionStatus,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelAlias,
+    RegisteredModelTag,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from mltrail.entities.run import (
     LoggedModelInput,
     LoggedModelOutput,
@@ -26,9 +42,14 @@ from mltrail.entities.tags import (
 )
 
 __all__ = [
+    "ALL_STAGES",
     "DATASET_CONTEXT_TAG",
     "DEFAULT_EXPERIMENT_ID",
     "DEFAULT_EXPERIMENT_NAME",
+    "STAGE_ARCHIVED",
+    "STAGE_NONE",
+    "STAGE_PRODUCTION",
+    "STAGE_STAGING",
     "Dataset",
     "DatasetInput",
     "DatasetSummary",
@@ -45,8 +66,14 @@ __all__ = [
     "LoggedModelTag",
     "Metric",
     "ModelRegistration",
+    "ModelVersion",
+    "ModelVersionStatus",
+    "ModelVersionTag",
     "PagedList",
     "Param",
+    "RegisteredModel",
+    "RegisteredModelAlias",
+    "RegisteredModelTag",
     "Run",
     "RunData",
     "RunInfo",
@@ -55,4 +82,7 @@ __all__ = [
     "RunStatus",
     "RunTag",
     "ViewType",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

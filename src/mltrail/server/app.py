@@ -72,9 +72,14 @@ def endpoint_routes(endpoints: Sequence[Endpoint], ctx: ServerContext) -> list[B
 
 def all_endpoints() -> list[Endpoint]:
     """Every JSON endpoint of the server, in declaration order."""
-    from mltrail.server.routes import logged_models, mltrail_ext, tracking
+    from mltrail.server.routes import logged_models, mltrail_ext, registry, tracking
 
-    return [*tracking.table.endpoints, *logged_models.table.endpoints, *mltrail_ext.table.endpoints]
+    return [
+        *tracking.table.endpoints,
+        *logged_models.table.endpoints,
+        *mltrail_ext.table.endpoints,
+        *registry.table.endpoints,
+    ]
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -104,11 +109,12 @@ def create_app(
         cors_origins: origins allowed by CORS; none by default.
         max_body_bytes: largest JSON request body; bigger ones get 413. Artifact uploads stream and are exempt.
     """
-    from mltrail.server.routes import artifacts, meta
+    from mltrail.server.routes import artifacts, meta, registry
 
     routes: list[BaseRoute] = [
         *meta.routes(ctx),
         *artifacts.routes(ctx),
+        *registry.routes(ctx),
         *endpoint_routes(all_endpoints(), ctx),
     ]
     middleware = [

@@ -11,6 +11,7 @@ from mltrail.errors import MltrailError
 
 if TYPE_CHECKING:
     from mltrail.store.artifacts.base import ArtifactRepository
+    from mltrail.store.registry.base import RegistryStore
     from mltrail.store.tracking.base import TrackingStore
 
 PROXY_SCHEME = "mlflow-artifacts:"
@@ -46,6 +47,13 @@ class ServerContext:
         from mltrail.store.tracking.sql.store import SqlTrackingStore
 
         return SqlTrackingStore(self.backend_store_uri, self.artifact_root)
+
+    @cached_property
+    def registry_store(self) -> RegistryStore:
+        """The model registry store (same database as tracking), opened on first use."""
+        from mltrail.store.registry.sql.store import SqlRegistryStore
+
+        return SqlRegistryStore(self.backend_store_uri)
 
     @cached_property
     def proxy_repository(self) -> ArtifactRepository:

@@ -27,6 +27,7 @@ from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 
 if TYPE_CHECKING:
     from mltrail.store.artifacts.base import ArtifactRepository
+    from mltrail.store.registry.base import RegistryStore
     from mltrail.store.tracking.base import TrackingStore
 
 TrackingStoreFactory = Callable[[str], "TrackingStore"]
@@ -248,6 +249,55 @@ def clear_tracking_store_cache() -> None:
         if callable(dispose):
             with contextlib.suppress(Exception):  # best effort clean-up
                 dispose()
+
+
+# ------------------------------------------------------------------------------------- registry stores
+_registry_store_cache: dict[tuple[str, str], RegistryStore] = {}
+
+
+def get_registry_store(uri: str) -> RegistryStore:
+    """The model registry store for ``uri`` (the tracking URI by default), created once per URI.
+
+    Args:
+        uri: a SQL database URI (the registry shares the tracking database) or an ``http(s)`` server.
+
+    Returns:
+        A :class:`~mltrail.store.registry.base.RegistryStore`.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for a scheme without a registry store.
+    """
+    uri = str(uri)
+    key = (uri, os.getcwd())
+    with _lock:
+        cached = _registry_store_cache.get(key)
+        if cached is not None:
+            return cached
+        scheme = get_uri_scheme(uri)
+        store: RegistryStore
+        if _base_scheme(scheme) in SQL_SCHEMES:
+            from mltrail.store.registry.sql.store import SqlRegistryStore
+
+            store = SqlRegistryStore(uri)
+        elif scheme in _REST_SCHEMES:
+            from mltrail.store.http import shared_client
+            from mltrail.store.registry.rest import RestRegistryStore
+
+            store = RestRegistryStore(uri, shared_client(uri))
+        else:
+            raise MltrailError(
+                f"Unsupported registry URI {uri!r}: the model registry needs a SQL database URI (sqlite, "
+                "postgresql, mysql) or an http(s) tracking server.",
+                INVALID_PARAMETER_VALUE,
+            )
+        _registry_store_cache[key] = store
+        return store
+
+
+def clear_registry_store_cache() -> None:
+    """Forget cached registry stores."""
+    with _lock:
+        _registry_store_cache.clear()
 
 
 # --------------------------------------------------------------------------------- artifact repositories

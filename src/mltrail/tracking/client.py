@@ -23,8 +23,10 @@ from mltrail.entities import (
     Experiment,
     ExperimentTag,
     FileInfo,
+    LoggedModel,
     LoggedModelInput,
     LoggedModelOutput,
+    LoggedModelStatus,
     Metric,
     PagedList,
     Param,
@@ -36,6 +38,7 @@ from mltrail.entities import (
 from mltrail.errors import MltrailError
 from mltrail.store.tracking.base import SEARCH_MAX_RESULTS_DEFAULT, now_ms
 from mltrail.tracking._config import async_logging_default, get_tracking_uri
+from mltrail.tracking._registry_client import RegistryClientMixin
 from mltrail.tracking.context import MLFLOW_LOGGED_ARTIFACTS, MLFLOW_LOGGED_IMAGES, MLFLOW_PARENT_RUN_ID, get_user
 
 if TYPE_CHECKING:
@@ -58,7 +61,7 @@ def _metric_value(key: str, value: Any, timestamp: int) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-class MltrailClient:
+class MltrailClient(RegistryClientMixin):
     """A client of one tracking store, with MLflow's ``MlflowClient`` method names and signatures.
 
     Args:
@@ -394,6 +397,59 @@ class MltrailClient:
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         """Record logged models a run produced."""
         self._store.log_outputs(run_id, list(models))
+
+    # ------------------------------------------------------------------------------------- logged models
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """Create a PENDING logged model (``m-<32 hex>``) whose artifacts live under the experiment."""
+        return self._store.create_logged_model(
+            experiment_id,
+            name,
+            source_run_id,
+            [RunTag(str(k), str(v)) for k, v in (tags or {}).items()],
+            [Param(str(k), str(v)) for k, v in (params or {}).items()],
+            model_type,
+        )
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        """Return a logged model."""
+        return self._store.get_logged_model(model_id, allow_deleted)
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus | str) -> LoggedModel:
+        """Set a logged model's status: READY, or UPLOAD_FAILED."""
+        if isinstance(status, str) and not status.upper().startswith("LOGGED_MODEL_"):
+            status = f"LOGGED_MODEL_{status.upper()}"
+        return self._store.finalize_logged_model(model_id, LoggedModelStatus.parse(status))
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags on a logged model."""
+        self._store.set_logged_model_tags(model_id, [RunTag(str(k), str(v)) for k, v in tags.items()])
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """Search the logged models of these experiments (one page)."""
+        return self._store.search_logged_models(
+            list(experiment_ids), filter_string, max_results=max_results, page_token=page_token
+        )
+
+    def log_model_artifacts(self, model_id: str, local_dir: str | os.PathLike[str]) -> None:
+        """Upload a directory's contents to a logged model's artifact location."""
+        from mltrail.store.uris import get_artifact_repository
+
+        location = self.get_logged_model(model_id).artifact_location
+        get_artifact_repository(location, self._tracking_uri).log_artifacts(os.fspath(local_dir))
 
     # ------------------------------------------------------------------------------------------ artifacts
     def _artifact_repo(self, run_id: str) -> ArtifactRepository:

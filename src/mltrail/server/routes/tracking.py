@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from mltrail.entities import (
@@ -364,7 +365,15 @@ def get_metric_history(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     page = ctx.tracking_store.get_metric_history(
         p["run_id"], p["metric_key"], max_results=max_results, page_token=p.get("page_token")
     )
-    return _page([_without_run_id(m.to_dict()) for m in page], "metrics", page.token)
+    return _page([_history_point(m) for m in page], "metrics", page.token)
+
+
+def _history_point(m: Metric) -> dict[str, Any]:
+    """A history point's wire form without ``run_id``: ``to_dict`` minus its generic work, for large pages."""
+    value = m.value
+    if m.dataset_name or m.dataset_digest or m.model_id or not math.isfinite(value):
+        return _without_run_id(m.to_dict())
+    return {"key": m.key, "value": value, "timestamp": m.timestamp, "step": m.step}
 
 
 def _without_run_id(metric: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,117 @@
+"""Running the scoring server: settings, model loading, uvicorn on a socket that keeps ``TCP_NODELAY``.
+
+With one worker the model is loaded in this process before the socket opens, so the first ``/ping`` 200
+means the model is ready. With several, each uvicorn worker process loads it (settings travel in
+``MLTRAIL_SCORING_SETTINGS``) and they share one listening socket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+
+from mltrail.serving.app import AppOptions, create_app
+
+_SETTINGS_ENV = "MLTRAIL_SCORING_SETTINGS"
+TIMEOUT_ENV = "MLTRAIL_SCORING_SERVER_REQUEST_TIMEOUT"
+_MLFLOW_TIMEOUT_ENV = "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"
+
+
+def default_timeout() -> float:
+    """Request timeout from the environment (mltrail's variable, then MLflow's), else 60 s."""
+    raw = os.environ.get(TIMEOUT_ENV) or os.environ.get(_MLFLOW_TIMEOUT_ENV)
+    try:
+        return float(raw) if raw else 60.0
+    except ValueError:
+        return 60.0
+
+
+@dataclass
+class ScoringSettings:
+    """Everything ``mltrail models serve`` takes for the server itself."""
+
+    model_uri: str
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    timeout: float = 60.0
+    enable_batching: bool = False
+    max_batch_size: int = 64
+    max_batch_wait_ms: float = 2.0
+    log_level: str = "warning"
+
+    def app_options(self) -> AppOptions:
+        """The app's options from these settings."""
+        return AppOptions(self.timeout, self.enable_batching, self.max_batch_size, self.max_batch_wait_ms)
+
+
+def load_model(model_uri: str) -> Any:
+    """Load a model for serving through :func:`mltrail.pyfunc.load_model`."""
+    from mltrail.pyfunc import load_model as pyfunc_load_model
+
+    return pyfunc_load_model(model_uri)
+
+
+def build_app(settings: ScoringSettings, model: Any | None = None) -> Starlette:
+    """The scoring app for ``settings`` (loading the model unless given)."""
+    return create_app(model if model is not None else load_model(settings.model_uri), settings.app_options())
+
+
+def app_from_environment() -> Starlette:
+    """Factory used by uvicorn worker processes: settings come from ``MLTRAIL_SCORING_SETTINGS``."""
+    raw = os.environ.get(_SETTINGS_ENV)
+    if not raw:
+        raise RuntimeError(f"{_SETTINGS_ENV} is not set")
+    return build_app(ScoringSettings(**json.loads(raw)))
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket whose accepted connections inherit ``TCP_NODELAY`` (no delayed-ACK stalls)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: ScoringSettings) -> None:
+    """Load the model and serve it in the foreground until interrupted.
+
+    Raises:
+        MltrailError: the model cannot be loaded.
+        OSError: the address cannot be bound.
+    """
+    import uvicorn
+
+    common: dict[str, Any] = {
+        "log_level": settings.log_level,
+        "access_log": False,
+        "timeout_keep_alive": 30,
+        "server_header": False,
+    }
+    if settings.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        load_model(settings.model_uri)  # fail fast, with one readable error, before forking workers
+        os.environ[_SETTINGS_ENV] = json.dumps(asdict(settings))
+        sock = bind_socket(settings.host, settings.port)
+        config = uvicorn.Config(
+            "mltrail.serving.run:app_from_environment", factory=True, workers=settings.workers, **common
+        )
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    app = build_app(settings)
+    sock = bind_socket(settings.host, settings.port)
+    uvicorn.Server(uvicorn.Config(app, **common)).run(sockets=[sock])

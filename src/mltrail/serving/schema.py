@@ -1,0 +1,145 @@
+"""What the scoring server needs to know about a model's signature, read once when the app is built.
+
+The server parses request bodies with the types of the model's input schema (CSV dtypes, ``dataframe_split``
+casts, tensors for ``instances``/``inputs``) and splits unified LLM bodies by the names in its param schema.
+Both are read from the signature's MLflow wire form (``ModelSignature.to_dict()``: JSON strings of
+``[{"type": ..., "name": ..., "required": ...}]``), which is a stable, documented format, so this module
+depends on no more of :mod:`mltrail.models` than ``metadata.signature`` and ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+#: MLflow scalar type name -> numpy dtype name (``DataType.to_numpy``); datetime and binary are special-cased.
+SCALAR_NUMPY_TYPES: dict[str, str] = {
+    "boolean": "bool",
+    "integer": "int32",
+    "long": "int64",
+    "float": "float32",
+    "double": "float64",
+    "string": "object",
+    "binary": "object",
+    "datetime": "datetime64[ns]",
+}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of a schema: a column (``ColSpec``) or a tensor (``TensorSpec``).
+
+    Attributes:
+        name: the column/input name, or None for an unnamed spec.
+        type: the scalar type name (``double``, ``string``...), ``tensor``, or ``array``/``object``/``map``/``any``.
+        required: whether the input must be present.
+        tensor_dtype: the numpy dtype of a tensor spec.
+    """
+
+    name: str | None
+    type: str
+    required: bool = True
+    tensor_dtype: str | None = None
+
+    @property
+    def is_scalar(self) -> bool:
+        """A column of one of MLflow's scalar types."""
+        return self.type in SCALAR_NUMPY_TYPES
+
+    @property
+    def numpy_dtype(self) -> str | None:
+        """The numpy dtype to cast to, or None for a type that is left to predict-time enforcement."""
+        if self.type == "tensor":
+            return self.tensor_dtype
+        return SCALAR_NUMPY_TYPES.get(self.type)
+
+
+@dataclass(frozen=True)
+class ServingSchema:
+    """The parts of a model's signature that request parsing uses.
+
+    Attributes:
+        inputs: the input specs, empty when the model has no signature.
+        param_names: names in the model's ``ParamSchema``.
+        from_type_hint: the signature was inferred from type hints (``inputs`` is passed through raw).
+    """
+
+    inputs: tuple[InputSpec, ...] = ()
+    param_names: frozenset[str] = field(default_factory=frozenset)
+    from_type_hint: bool = False
+
+    @property
+    def has_schema(self) -> bool:
+        """Whether the model declares an input schema."""
+        return bool(self.inputs)
+
+    @property
+    def is_tensor(self) -> bool:
+        """Whether the inputs are tensor specs."""
+        return bool(self.inputs) and self.inputs[0].type == "tensor"
+
+    @property
+    def has_names(self) -> bool:
+        """Whether every input is named (a column schema or named tensors)."""
+        return bool(self.inputs) and all(spec.name is not None for spec in self.inputs)
+
+    def by_name(self) -> dict[str, InputSpec]:
+        """Named inputs by name."""
+        return {spec.name: spec for spec in self.inputs if spec.name is not None}
+
+    def csv_dtypes(self) -> dict[str, str]:
+        """``read_csv`` dtypes for the named scalar columns (datetime and binary are converted afterwards)."""
+        return {
+            spec.name: dtype
+            for spec in self.inputs
+            if spec.name is not None
+            and (dtype := spec.numpy_dtype) is not None
+            and spec.type not in ("datetime", "binary")
+        }
+
+
+def _spec_from_json(raw: dict[str, Any]) -> InputSpec:
+    kind = raw.get("type")
+    if kind == "tensor":
+        dtype = (raw.get("tensor-spec") or {}).get("dtype")
+        return InputSpec(raw.get("name"), "tensor", bool(raw.get("required", True)), dtype)
+    if isinstance(kind, dict):  # a nested array/object/map/any written inline
+        kind = kind.get("type", "any")
+    return InputSpec(raw.get("name"), str(kind or "any"), bool(raw.get("required", True)))
+
+
+def _loads(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return json.loads(value)
+    return value
+
+
+def parse_signature_dict(signature: dict[str, Any] | None, from_type_hint: bool = False) -> ServingSchema:
+    """Build a :class:`ServingSchema` from ``ModelSignature.to_dict()`` (the ``signature`` block of MLmodel)."""
+    if not signature:
+        return ServingSchema(from_type_hint=from_type_hint)
+    inputs = _loads(signature.get("inputs")) or []
+    params = _loads(signature.get("params")) or []
+    return ServingSchema(
+        inputs=tuple(_spec_from_json(item) for item in inputs if isinstance(item, dict)),
+        param_names=frozenset(p["name"] for p in params if isinstance(p, dict) and "name" in p),
+        from_type_hint=from_type_hint,
+    )
+
+
+def serving_schema_of(model: Any) -> ServingSchema:
+    """Read the serving schema of a loaded model (anything with ``.metadata.signature``); empty when absent."""
+    metadata = getattr(model, "metadata", None)
+    if metadata is None:
+        return ServingSchema()
+    from_type_hint = bool(getattr(metadata, "is_signature_from_type_hint", False))
+    signature = getattr(metadata, "signature", None)
+    if signature is None:
+        return ServingSchema(from_type_hint=from_type_hint)
+    from_type_hint = from_type_hint or bool(getattr(signature, "_is_signature_from_type_hint", False))
+    to_dict = getattr(signature, "to_dict", None)
+    raw = to_dict() if callable(to_dict) else signature
+    return parse_signature_dict(raw if isinstance(raw, dict) else None, from_type_hint)

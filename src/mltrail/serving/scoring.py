@@ -1,0 +1,90 @@
+"""The scoring core shared by the server, the batcher and ``mltrail models predict``: parse, predict, encode.
+
+A :class:`Scorer` wraps one loaded model (anything with ``predict(data[, params])``, normally a
+:class:`mltrail.pyfunc.PyFuncModel`). Its methods are synchronous and raise
+:class:`~mltrail.errors.MltrailError` with MLflow's serving messages; the ASGI app runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from mltrail.errors import MltrailError
+from mltrail.serving.encode import predictions_to_json
+from mltrail.serving.errors import UNEXPECTED_MODEL_ERROR, serving_error, shorten, with_serving_fields
+from mltrail.serving.formats import ParsedInput, parse_body
+from mltrail.serving.schema import ServingSchema, serving_schema_of
+
+logger = logging.getLogger("mltrail.serving")
+
+
+def _accepts_params(predict: Any) -> bool:
+    try:
+        parameters = inspect.signature(predict).parameters
+    except (TypeError, ValueError):
+        return True
+    return "params" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+class Scorer:
+    """Scores requests against one model.
+
+    Args:
+        model: the loaded model; ``model.metadata.signature`` (when present) drives parsing.
+        schema: the serving schema; read from the model when omitted.
+    """
+
+    def __init__(self, model: Any, schema: ServingSchema | None = None) -> None:
+        self.model = model
+        self.schema = schema if schema is not None else serving_schema_of(model)
+        self._predict = model.predict
+        self._takes_params = _accepts_params(self._predict)
+
+    def parse(self, body: bytes, mime: str) -> ParsedInput:
+        """Parse a request body of a served content type (see :mod:`mltrail.serving.formats`)."""
+        return parse_body(body, mime, self.schema)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """Call the model, turning failures into MLflow's serving errors.
+
+        Raises:
+            MltrailError: the model's own error (e.g. schema enforcement) prefixed with "Failed to predict
+                data ...", or BAD_REQUEST "Encountered an unexpected error while evaluating the model..."
+                with ``stack_trace`` for any other exception.
+        """
+        try:
+            if self._takes_params:
+                return self._predict(data, params=params)
+            if params:
+                logger.warning("The model's predict takes no params; ignoring params %s", list(params))
+            return self._predict(data)
+        except MltrailError as exc:
+            shown = shorten(str(data))
+            message = f"Failed to predict data '{shown}'. \nError: {exc.message}"
+            error = MltrailError(message, exc.error_code, **exc.details)
+            raise with_serving_fields(error) from exc
+        except Exception as exc:
+            raise serving_error(
+                f"{UNEXPECTED_MODEL_ERROR} Error: {shorten(f'{type(exc).__name__}: {exc}', 500)}", stack_trace=True
+            ) from exc
+
+    @staticmethod
+    def encode(predictions: Any, unwrapped: bool = False) -> bytes:
+        """The JSON response body for ``predictions``."""
+        try:
+            return predictions_to_json(predictions, unwrapped)
+        except (TypeError, ValueError) as exc:
+            raise serving_error(
+                f"The model's output of type {type(predictions).__name__} cannot be written as JSON: {exc}",
+                "INTERNAL_ERROR",
+            ) from exc
+
+    def score_parsed(self, parsed: ParsedInput) -> bytes:
+        """Predict and encode an already parsed request."""
+        return self.encode(self.predict(parsed.data, parsed.params), parsed.unified_llm)
+
+    def score(self, body: bytes, mime: str) -> bytes:
+        """Parse, predict and encode one request."""
+        return self.score_parsed(self.parse(body, mime))

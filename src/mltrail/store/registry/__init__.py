@@ -1,0 +1,1 @@
+"""Model registry stores: the interface (``base``), SQL (``sql``) and REST (``rest``) implementations."""

@@ -1,0 +1,1 @@
+"""The SQL registry store: tables, migrations, search compilation and the store itself."""

@@ -1,0 +1,8 @@
+"""Alembic migrations of the registry schema (run programmatically by :func:`mltrail.store.db.ensure_schema`)."""
+
+#: The newest revision; the store skips Alembic entirely when the version table already records it.
+HEAD = "r0001_initial"
+#: Where Alembic finds these scripts.
+SCRIPT_LOCATION = "mltrail.store.registry.sql:migrations"
+#: The registry schema's own Alembic version table (the tracking schema keeps another in the same database).
+VERSION_TABLE = "mltrail_registry_version"
