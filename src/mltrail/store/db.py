@@ -83,6 +83,8 @@ def create_engine(db_uri: str) -> Engine:
     backend = url.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url)
+    # pool_pre_ping costs one cheap round trip per checkout but means a write never has to be retried after the
+    # server dropped a connection mid-statement (a retry then could apply it twice).
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 3600}
     if backend == "mysql":
         if "charset" not in url.query:
@@ -184,6 +186,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def autocommit_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in autocommit mode, for single statements that are atomic by themselves.
+
+    No ``BEGIN``/``COMMIT`` round trips: each statement commits on its own. The pool restores the usual
+    isolation level when the connection is returned.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 @contextmanager

@@ -452,6 +452,58 @@ class TrackingStoreSuite:
             [tracking_store.get_run(run_id).info.experiment_id], "avg(metrics.shared) = 199.5"
         )
 
+    def test_concurrent_metric_writers_keep_every_point_and_summary(self, tracking_store: TrackingStore) -> None:
+        run_id = _run(tracking_store, _exp(tracking_store)).info.run_id
+        errors: list[BaseException] = []
+
+        def worker(n: int) -> None:
+            try:
+                for b in range(10):
+                    step0 = (n * 10 + b) * 10
+                    batch = [Metric("m", float(s), 1, s) for s in range(step0, step0 + 10)]
+                    batch.append(Metric("dup", 1.0, 1, b))  # every writer logs the same points: stored once
+                    tracking_store.log_batch(run_id, metrics=batch)
+                    tracking_store.log_metric(run_id, Metric("single", float(step0), 2, step0))
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert [m.step for m in tracking_store.get_metric_history(run_id, "m")] == list(range(800))
+        assert [m.step for m in tracking_store.get_metric_history(run_id, "dup")] == list(range(10))
+        assert len(tracking_store.get_metric_history(run_id, "single")) == 80
+        run = tracking_store.get_run(run_id)
+        assert run.data.metrics == {"m": 799.0, "dup": 1.0, "single": 790.0}
+        exp_id = run.info.experiment_id
+        for condition in (
+            "avg(metrics.m) = 399.5",
+            "min(metrics.m) = 0",
+            "max(metrics.m) = 799",
+            "avg(metrics.dup) = 1",
+            "avg(metrics.single) = 395",
+        ):
+            assert [r.info.run_id for r in tracking_store.search_runs([exp_id], condition)] == [run_id], condition
+
+    def test_metric_summaries_skip_repeats_and_nan(self, tracking_store: TrackingStore) -> None:
+        run_id = _run(tracking_store, _exp(tracking_store)).info.run_id
+        exp_id = tracking_store.get_run(run_id).info.experiment_id
+        tracking_store.log_metric(run_id, Metric("m", math.nan, 1, 5))
+        assert math.isnan(tracking_store.get_run(run_id).data.metrics["m"])
+        assert not tracking_store.search_runs([exp_id], "min(metrics.m) < 100")
+        tracking_store.log_batch(run_id, metrics=[Metric("m", 4.0, 1, 0), Metric("m", 2.0, 1, 1)])
+        tracking_store.log_batch(run_id, metrics=[Metric("m", 4.0, 1, 0), Metric("m", 6.0, 1, 2)])  # 4.0 repeats
+        assert math.isnan(tracking_store.get_run(run_id).data.metrics["m"])  # step 5 is still the latest
+        for condition in ("avg(metrics.m) = 4", "min(metrics.m) = 2", "max(metrics.m) = 6"):
+            assert tracking_store.search_runs([exp_id], condition), condition
+        tracking_store.log_metric(run_id, Metric("m", -1.0, 2, 5))  # same step, later timestamp: the new latest
+        assert tracking_store.get_run(run_id).data.metrics["m"] == -1.0
+        assert tracking_store.search_runs([exp_id], "avg(metrics.m) = 2.75")
+        assert [m.value for m in tracking_store.get_metric_history(run_id, "m")][:3] == [4.0, 2.0, 6.0]
+
     # ------------------------------------------------------------------------------------ search_runs
     def _search_fixture(self, store: TrackingStore) -> tuple[str, list[str]]:
         exp_id = _exp(store, "search")

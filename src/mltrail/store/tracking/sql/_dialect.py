@@ -114,11 +114,25 @@ def load_float(value: float | None, is_nan: bool, dialect: str) -> float:
     return float(value)
 
 
+def needs_load_float(dialect: str) -> bool:
+    """Whether a stored non-NaN metric value needs :func:`load_float` (MySQL's clamped infinities)."""
+    return dialect == "mysql"
+
+
 def clamp_for_dialect(value: float | None, dialect: str) -> float | None:
     """Keep an aggregate storable: MySQL cannot hold infinities, so they become +/-max double."""
     if value is None or dialect != "mysql" or not math.isinf(value):
         return value
     return _DOUBLE_MAX if value > 0 else -_DOUBLE_MAX
+
+
+def merges_metrics_in_one_statement(dialect: str) -> bool:
+    """Whether metric points and their summaries can be written in one statement (data-modifying CTEs).
+
+    PostgreSQL only: SQLite lacks ``unnest`` and writable CTEs (and has no round trips to save); MySQL's
+    ``ON DUPLICATE KEY UPDATE`` assigns columns left to right, each seeing the previous ones' new values.
+    """
+    return dialect == "postgresql"
 
 
 def dialect_name_for_engine(engine: sa.Engine) -> str:

@@ -1,9 +1,19 @@
 """Writing metric points: the history table plus the per-key summary in ``latest_metrics``.
 
-Callers hold the run's write lock (``SELECT ... FOR UPDATE`` on its row, or SQLite's single writer), so the
-read-merge-write below never races another writer of the same run. Per batch this costs a constant number of
-statements: read the summaries of the batch's keys, (rarely) look up possibly repeated points, insert the
-new points in one executemany, and upsert the merged summaries in another.
+Two strategies, picked by :func:`_dialect.merges_metrics_in_one_statement`:
+
+- :func:`write_metrics_one_statement` (PostgreSQL): one statement checks that the run is active, inserts the new
+  points (skipping exact repeats) and merges each key's summary in SQL with ``INSERT ... ON CONFLICT DO UPDATE``.
+  Row locks taken by the upsert serialize writers of the same key, so no run lock is needed, and in autocommit
+  mode the whole call is one round trip.
+- :func:`write_metrics` (SQLite, MySQL/MariaDB, and batches with params, tags or model metrics): callers hold
+  the run's write lock (``SELECT ... FOR UPDATE`` on its row, or SQLite's single writer), so the read-merge-write
+  below never races another writer of the same run. Per batch this costs a constant number of statements: read
+  the summaries of the batch's keys, (rarely) look up possibly repeated points, insert the new points in one
+  executemany, and upsert the merged summaries in another.
+
+Both keep MLflow's rules: the latest point of a key is the greatest by (step, timestamp, stored value), NaN
+stored as 0 with ``is_nan``; an exactly repeated point (key, step, timestamp, value) is skipped and not counted.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -104,6 +115,105 @@ def write_metrics(conn: Connection, run_id: str, batch: Sequence[Metric], dialec
         conn.execute(latest_metrics.insert(), new_rows)
     if old_rows:
         _update_summaries(conn, old_rows)
+
+
+def batch_summaries(points: dict[Point, float]) -> list[tuple[str, int, int, float, bool, float | None, float | None]]:
+    """Per key, sorted by key: the batch's latest point and the min/max of its non-NaN values.
+
+    Returns:
+        ``(key, step, timestamp, stored value, is_nan, min, max)`` tuples. Merging these into a stored summary
+        is idempotent, so they can be computed before knowing which points repeat stored ones.
+    """
+    latest: dict[str, Point] = {}
+    lows: dict[str, float] = {}
+    highs: dict[str, float] = {}
+    for point, real_value in points.items():
+        key = point[0]
+        best = latest.get(key)
+        if best is None or point[1:4] > best[1:4]:
+            latest[key] = point
+        if not point[4]:
+            lows[key] = min(lows.get(key, real_value), real_value)
+            highs[key] = max(highs.get(key, real_value), real_value)
+    return [(k, *latest[k][1:], lows.get(k), highs.get(k)) for k in sorted(latest)]
+
+
+#: PostgreSQL: check the run, insert the new points, merge the summaries; one statement, one round trip.
+#: ``ins`` returns only the points actually inserted, so exact repeats add nothing to sum and count; latest,
+#: min and max come from :func:`batch_summaries` (idempotent). All SET expressions read the row's old values.
+_ONE_STATEMENT_WRITE = """
+WITH run AS (
+    SELECT lifecycle_stage FROM runs WHERE run_uuid = %(run_id)s
+), active AS (
+    SELECT 1 FROM run WHERE lifecycle_stage = 'active'
+), ins AS (
+    INSERT INTO metrics (run_uuid, key, step, "timestamp", value, is_nan)
+    SELECT %(run_id)s, p.key, p.step, p.ts, p.value, p.is_nan
+    FROM unnest(%(p_key)s::text[], %(p_step)s::bigint[], %(p_ts)s::bigint[], %(p_value)s::float8[],
+                %(p_nan)s::boolean[]) WITH ORDINALITY AS p(key, step, ts, value, is_nan, n)
+    WHERE EXISTS (SELECT 1 FROM active)
+    ORDER BY p.n
+    ON CONFLICT DO NOTHING
+    RETURNING key, value, is_nan
+), added AS (
+    SELECT key, count(*) AS n, sum(value) AS total FROM ins WHERE NOT is_nan GROUP BY key
+), merged AS (
+    INSERT INTO latest_metrics AS lm
+        (run_uuid, key, value, "timestamp", step, is_nan, min_value, max_value, sum_value, count_value)
+    SELECT %(run_id)s, s.key, s.value, s.ts, s.step, s.is_nan, s.low, s.high, a.total, coalesce(a.n, 0)
+    FROM unnest(%(s_key)s::text[], %(s_step)s::bigint[], %(s_ts)s::bigint[], %(s_value)s::float8[],
+                %(s_nan)s::boolean[], %(s_low)s::float8[], %(s_high)s::float8[])
+        AS s(key, step, ts, value, is_nan, low, high)
+    LEFT JOIN added a ON a.key = s.key
+    WHERE EXISTS (SELECT 1 FROM active)
+    ORDER BY s.key
+    ON CONFLICT (run_uuid, key) DO UPDATE SET
+        value = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
+            THEN EXCLUDED.value ELSE lm.value END,
+        "timestamp" = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value)
+            > (lm.step, lm."timestamp", lm.value) THEN EXCLUDED."timestamp" ELSE lm."timestamp" END,
+        step = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
+            THEN EXCLUDED.step ELSE lm.step END,
+        is_nan = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
+            THEN EXCLUDED.is_nan ELSE lm.is_nan END,
+        min_value = CASE WHEN lm.min_value IS NULL OR EXCLUDED.min_value < lm.min_value
+            THEN EXCLUDED.min_value ELSE lm.min_value END,
+        max_value = CASE WHEN lm.max_value IS NULL OR EXCLUDED.max_value > lm.max_value
+            THEN EXCLUDED.max_value ELSE lm.max_value END,
+        sum_value = CASE WHEN lm.sum_value IS NULL THEN EXCLUDED.sum_value
+            WHEN EXCLUDED.sum_value IS NULL THEN lm.sum_value ELSE lm.sum_value + EXCLUDED.sum_value END,
+        count_value = lm.count_value + EXCLUDED.count_value
+)
+SELECT lifecycle_stage FROM run
+"""
+
+
+def write_metrics_one_statement(conn: Connection, run_id: str, batch: Sequence[Metric], dialect: str) -> str | None:
+    """Write a batch of validated points to a run in one statement, if the run is active.
+
+    Exactly repeated points are skipped, as in MLflow. Needs no run lock: the summary merge happens in the
+    upsert, under the summary row's lock. Safe in autocommit mode (the statement is atomic by itself).
+
+    Args:
+        conn: a connection (autocommit or inside a transaction).
+        run_id: the run.
+        batch: validated metrics (none naming a ``model_id``).
+        dialect: the backend name; one for which :func:`_dialect.merges_metrics_in_one_statement` is true.
+
+    Returns:
+        The run's lifecycle stage (nothing was written unless it is ``active``), or None for an unknown run.
+    """
+    points = sorted(stored_points(batch, dialect).items())
+    summaries = batch_summaries(dict(points))
+    params: dict[str, object] = {"run_id": run_id}
+    for prefix, rows, names in (
+        ("p", [p for p, _ in points], ("key", "step", "ts", "value", "nan")),
+        ("s", summaries, ("key", "step", "ts", "value", "nan", "low", "high")),
+    ):
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        params.update({f"{prefix}_{name}": list(column) for name, column in zip(names, columns, strict=True)})
+    row = conn.exec_driver_sql(_ONE_STATEMENT_WRITE, params).first()
+    return None if row is None else str(row[0])
 
 
 def _insert_points(conn: Connection, rows: list[tuple[str, str, int, int, float, bool]]) -> None:
@@ -200,6 +310,30 @@ def _existing_points(conn: Connection, run_id: str, candidates: Sequence[Point])
             point = (r.key, int(r.step), int(r.timestamp), float(r.value), bool(r.is_nan))
             if point in wanted:
                 yield point
+
+
+def history_points(rows: Sequence[Any], key: str, run_id: str, dialect: str) -> list[Metric]:
+    """Metrics from ``(step, timestamp, value, is_nan)`` rows of one key's history (the hot loop of history reads).
+
+    Rows are unpacked positionally and only NaN (and MySQL's clamped infinities) go through
+    :func:`_dialect.load_float`: a 100,000-point history is built in tens of milliseconds.
+    """
+    special = _dialect.needs_load_float(dialect)
+    load = _dialect.load_float
+    nan = math.nan
+    return [
+        Metric(
+            key,
+            nan if is_nan else (load(value, False, dialect) if special else value),
+            timestamp,
+            step,
+            None,
+            None,
+            None,
+            run_id,
+        )
+        for step, timestamp, value, is_nan in rows
+    ]
 
 
 def write_model_metrics(

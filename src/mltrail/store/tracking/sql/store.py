@@ -152,6 +152,7 @@ class SqlTrackingStore(TrackingStore):
         self.artifact_root_uri = _resolve_location(default_artifact_root)
         self.engine = db.get_engine(db_uri)
         self._dialect = _dialect.dialect_name_for_engine(self.engine)
+        self._one_statement_metrics = _dialect.merges_metrics_in_one_statement(self._dialect)
         db.ensure_schema(self.engine, migrations.SCRIPT_LOCATION, migrations.HEAD, migrations.VERSION_TABLE)
         self._ensure_default_experiment()
 
@@ -573,6 +574,9 @@ class SqlTrackingStore(TrackingStore):
             if tag.key == RUN_NAME_TAG:
                 self._check_run_name(tag.value)
         model_ids = sorted({m.model_id for m in metric_list if m.model_id is not None})
+        if metric_list and not (checked_params or checked_tags or model_ids) and self._one_statement_metrics:
+            self._log_metrics_one_statement(run_id, metric_list)
+            return
 
         def log(conn: Connection) -> None:
             run = self._active_run_row(conn, run_id)
@@ -587,6 +591,19 @@ class SqlTrackingStore(TrackingStore):
                 _metrics.write_model_metrics(conn, run_id, run.experiment_id, metric_list, self._dialect)
 
         self._write(log)
+
+    def _log_metrics_one_statement(self, run_id: str, metric_list: Sequence[Metric]) -> None:
+        """Metrics-only batches where the backend merges summaries in SQL: one autocommit statement."""
+
+        def attempt() -> str | None:
+            with db.autocommit_connection(self.engine) as conn:
+                return _metrics.write_metrics_one_statement(conn, run_id, metric_list, self._dialect)
+
+        stage = db.with_retries(attempt)
+        if stage is None:
+            raise _not_found_run(run_id)
+        if stage != LifecycleStage.ACTIVE:
+            raise _inactive_run(run_id, stage)
 
     def _write_params(self, conn: Connection, run_id: str, new: Sequence[Param]) -> None:
         keys = [p.key for p in new]
@@ -675,19 +692,7 @@ class SqlTrackingStore(TrackingStore):
             token = None
             if max_results is not None and len(rows) > max_results:
                 rows, token = rows[:max_results], encode_page_token(offset + max_results)
-            return PagedList(
-                [
-                    Metric(
-                        metric_key,
-                        _dialect.load_float(r.value, bool(r.is_nan), self._dialect),
-                        int(r.timestamp),
-                        int(r.step),
-                        run_id=run_id,
-                    )
-                    for r in rows
-                ],
-                token,
-            )
+            return PagedList(_metrics.history_points(rows, metric_key, run_id, self._dialect), token)
 
         return self._read(read)
 
