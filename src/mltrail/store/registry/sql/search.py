@@ -8,6 +8,7 @@ rows without the tag whenever the default satisfies the comparison.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -115,3 +116,58 @@ def model_versions_query(filter_string: str | None, order_by: Sequence[str] | No
         column = _MV_ATTRIBUTES[clause.identifier.key]
         order.append(column.asc() if clause.ascending else column.desc())
     return query.order_by(*order)
+
+
+#: Bound per call by the page statements of :func:`registered_models_page` and :func:`model_versions_page`.
+PAGE_LIMIT, PAGE_OFFSET = "page_limit", "page_offset"
+
+
+def _paged(query: sa.Select[Any]) -> sa.Select[Any]:
+    return query.limit(sa.bindparam(PAGE_LIMIT, type_=sa.Integer)).offset(sa.bindparam(PAGE_OFFSET, type_=sa.Integer))
+
+
+@lru_cache(maxsize=256)
+def _registered_models_page(
+    filter_string: str | None, order_by: tuple[str, ...] | None, dialect: str
+) -> sa.Select[Any]:
+    return _paged(registered_models_query(filter_string, order_by, dialect))
+
+
+@lru_cache(maxsize=256)
+def _model_versions_page(filter_string: str | None, order_by: tuple[str, ...] | None, dialect: str) -> sa.Select[Any]:
+    return _paged(model_versions_query(filter_string, order_by, dialect))
+
+
+def _cache_key(filter_string: Any, order_by: Any) -> tuple[Any, ...] | None:
+    """``(filter_string, order_by as a tuple)`` when both are plain strings (so the statement can be cached)."""
+    if filter_string is not None and not isinstance(filter_string, str):
+        return None
+    if order_by is None:
+        return (filter_string, None)
+    if isinstance(order_by, str) or not all(isinstance(clause, str) for clause in order_by):
+        return None
+    return (filter_string, tuple(order_by))
+
+
+def registered_models_page(filter_string: str | None, order_by: Sequence[str] | None, dialect: str) -> sa.Select[Any]:
+    """:func:`registered_models_query` with bound LIMIT/OFFSET (:data:`PAGE_LIMIT`, :data:`PAGE_OFFSET`), cached.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for a bad filter or order_by.
+    """
+    key = _cache_key(filter_string, order_by)
+    if key is None:
+        return _paged(registered_models_query(filter_string, order_by, dialect))
+    return _registered_models_page(*key, dialect)
+
+
+def model_versions_page(filter_string: str | None, order_by: Sequence[str] | None, dialect: str) -> sa.Select[Any]:
+    """:func:`model_versions_query` with bound LIMIT/OFFSET (:data:`PAGE_LIMIT`, :data:`PAGE_OFFSET`), cached.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for a bad filter or order_by.
+    """
+    key = _cache_key(filter_string, order_by)
+    if key is None:
+        return _paged(model_versions_query(filter_string, order_by, dialect))
+    return _model_versions_page(*key, dialect)

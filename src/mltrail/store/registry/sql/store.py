@@ -3,8 +3,8 @@
 It lives in the tracking database (same URI), with its own Alembic version table, and reads logged models from
 the tracking tables directly: registering ``models:/m-...`` takes the run id and artifact location from the
 logged model and appends the new version to its ``mlflow.modelVersions`` tag, in the same transaction. Each
-public method is one transaction; searches select their page with one statement and load tags, aliases and
-latest versions for the whole page with a few more. Webhook events are queued after the change commits.
+public method is one transaction; searches select their page with one (cached) statement and load tags, aliases
+and latest versions for the whole page with one more. Webhook events are queued after the change commits.
 """
 
 from __future__ import annotations
@@ -278,10 +278,11 @@ class SqlRegistryStore(RegistryStore):
             wording="registry",
         )
         offset = decode_page_token(page_token)
-        query = search.registered_models_query(filter_string, order_by, self._dialect)
+        query = search.registered_models_page(filter_string, order_by, self._dialect)
+        page = {search.PAGE_LIMIT: limit + 1, search.PAGE_OFFSET: offset}
 
         def run(conn: Connection) -> PagedList[RegisteredModel]:
-            rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
+            rows = conn.execute(query, page).all()
             token = encode_page_token(offset + limit) if len(rows) > limit else None
             return PagedList(_load.load_registered_models(conn, rows[:limit]), token)
 
@@ -566,10 +567,11 @@ class SqlRegistryStore(RegistryStore):
             wording="registry",
         )
         offset = decode_page_token(page_token)
-        query = search.model_versions_query(filter_string, order_by, self._dialect)
+        query = search.model_versions_page(filter_string, order_by, self._dialect)
+        page = {search.PAGE_LIMIT: limit + 1, search.PAGE_OFFSET: offset}
 
         def run(conn: Connection) -> PagedList[ModelVersion]:
-            rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
+            rows = conn.execute(query, page).all()
             token = encode_page_token(offset + limit) if len(rows) > limit else None
             return PagedList(_load.load_versions(conn, rows[:limit]), token)
 
