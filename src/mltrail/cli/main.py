@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     # Later groups plug in here, e.g.:
     "server": "mltrail.cli.server:server",
     "models": "mltrail.cli.models:models",
-    # "run": "mltrail.cli.projects:run",
+    "run": "mltrail.cli.projects:run",
 }
 
 

@@ -76,18 +76,32 @@ def read_python_env(model_dir: Path) -> PythonEnv:
     """
     path = _python_env_file(model_dir)
     if path.is_file():
-        raw = yaml.safe_load(path.read_text()) or {}
-        return PythonEnv(
-            python=str(raw.get("python") or _this_python()),
-            build_dependencies=[str(d) for d in raw.get("build_dependencies") or []],
-            dependencies=[str(d) for d in raw.get("dependencies") or []],
-        )
+        return read_python_env_file(path)
     if (model_dir / "requirements.txt").is_file():
         return PythonEnv(python=_this_python(), dependencies=["-r requirements.txt"])
     raise MltrailError(
         f"The model at {model_dir} has no python_env.yaml or requirements.txt to build an environment from; "
         "serve it with --env-manager local.",
         INVALID_PARAMETER_VALUE,
+    )
+
+
+def read_python_env_file(path: Path) -> PythonEnv:
+    """Parse one ``python_env.yaml`` (``python``, ``build_dependencies``, ``dependencies``).
+
+    Raises:
+        MltrailError: the file is not valid YAML or not a mapping.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise MltrailError(f"Cannot read {path}: {exc}", INVALID_PARAMETER_VALUE) from exc
+    if not isinstance(raw, dict):
+        raise MltrailError(f"{path} must be a YAML mapping with python and dependencies.", INVALID_PARAMETER_VALUE)
+    return PythonEnv(
+        python=str(raw.get("python") or _this_python()),
+        build_dependencies=[str(d) for d in raw.get("build_dependencies") or []],
+        dependencies=[str(d) for d in raw.get("dependencies") or []],
     )
 
 
@@ -117,8 +131,8 @@ def expand_requirements(lines: list[str], base_dir: Path, seen: set[Path] | None
     return out
 
 
-def mltrail_install_args() -> list[str]:
-    """pip arguments that install this mltrail (with the serving extras) into another environment."""
+def mltrail_install_args(extras: str = _SERVING_EXTRAS) -> list[str]:
+    """pip arguments that install this mltrail (with ``extras``, the serving ones by default) elsewhere."""
     from importlib.metadata import PackageNotFoundError, distribution
 
     try:
@@ -133,24 +147,28 @@ def mltrail_install_args() -> list[str]:
             if url.startswith("file://"):
                 path = unquote(urlparse(url).path)
                 editable = bool((info.get("dir_info") or {}).get("editable"))
-                target = f"{path}[{_SERVING_EXTRAS}]"
+                target = f"{path}[{extras}]" if extras else path
                 return ["-e", target] if editable else [target]
-        return [f"mltrail[{_SERVING_EXTRAS}]=={dist.version}"]
+        return [f"mltrail[{extras}]=={dist.version}" if extras else f"mltrail=={dist.version}"]
     source = Path(__file__).resolve().parents[3]  # src/mltrail/serving/envs.py -> the checkout
     if (source / "pyproject.toml").is_file():
-        return ["-e", f"{source}[{_SERVING_EXTRAS}]"]
+        return ["-e", f"{source}[{extras}]" if extras else str(source)]
     raise MltrailError("Cannot tell how mltrail is installed, so it cannot be installed into the model environment.")
 
 
 def env_hash(model_dir: Path, manager: str) -> str:
     """The cache key of a model's environment: its spec and requirement contents, the manager, mltrail's source."""
-    spec = read_python_env(model_dir)
+    return spec_hash(read_python_env(model_dir), model_dir, manager)
+
+
+def spec_hash(spec: PythonEnv, base_dir: Path, manager: str, extras: str = _SERVING_EXTRAS) -> str:
+    """The cache key of an environment built from ``spec`` (``-r`` files resolved against ``base_dir``)."""
     payload = {
         "python": spec.python,
         "build": spec.build_dependencies,
-        "deps": expand_requirements(spec.dependencies, model_dir),
+        "deps": expand_requirements(spec.dependencies, base_dir),
         "manager": manager,
-        "mltrail": mltrail_install_args(),
+        "mltrail": mltrail_install_args(extras),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:40]
 
@@ -222,14 +240,40 @@ def get_or_create_env(model_dir: Path, manager: str, log: bool = True) -> Path:
     if manager not in ("virtualenv", "uv"):
         raise MltrailError(f"Unknown env manager {manager!r}: use one of {', '.join(ENV_MANAGERS)}.")
     model_dir = model_dir.resolve()
+    return get_or_create_python_env(read_python_env(model_dir), model_dir, manager, log=log)
+
+
+def get_or_create_python_env(
+    spec: PythonEnv,
+    base_dir: Path,
+    manager: str,
+    *,
+    log: bool = True,
+    extras: str = _SERVING_EXTRAS,
+    what: str = "model",
+) -> Path:
+    """The interpreter of the environment for ``spec``, built under :func:`env_root` when not cached.
+
+    Args:
+        spec: the Python version and requirements.
+        base_dir: the folder that ``-r`` requirement references are relative to (installs run there).
+        manager: ``virtualenv`` or ``uv``.
+        log: print progress to stderr.
+        extras: mltrail's extras to install into the environment ("" for none).
+        what: what the environment is for, in progress messages ("model", "project").
+
+    Raises:
+        MltrailError: no suitable Python, ``uv`` missing, or an install failed (with pip's last lines).
+    """
+    if manager not in ("virtualenv", "uv"):
+        raise MltrailError(f"Unknown env manager {manager!r}: use one of {', '.join(ENV_MANAGERS)}.")
     root = env_root()
-    key = env_hash(model_dir, manager)
+    key = spec_hash(spec, base_dir, manager, extras)
     final = root / key
     if (final / _MARKER).is_file() and env_python(final).exists():
         if log:
-            print(f"Using cached model environment {final}", file=sys.stderr, flush=True)
+            print(f"Using cached {what} environment {final}", file=sys.stderr, flush=True)
         return env_python(final)
-    spec = read_python_env(model_dir)
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root / f"{key}.lock"):
         if (final / _MARKER).is_file() and env_python(final).exists():  # another process built it meanwhile
@@ -237,10 +281,10 @@ def get_or_create_env(model_dir: Path, manager: str, log: bool = True) -> Path:
         if final.exists():  # a build that was interrupted: start over
             shutil.rmtree(final)
         if log:
-            what = f"{final} ({manager}, Python {spec.python})"
-            print(f"Creating model environment {what}...", file=sys.stderr, flush=True)
+            what_env = f"{what} environment {final} ({manager}, Python {spec.python})"
+            print(f"Creating {what_env}...", file=sys.stderr, flush=True)
         try:
-            _build(final, spec, model_dir, manager)
+            _build(final, spec, base_dir, manager, extras)
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
@@ -263,8 +307,8 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _build(env_dir: Path, spec: PythonEnv, model_dir: Path, manager: str) -> None:
-    """Create the environment at ``env_dir`` and install the model's requirements and mltrail into it."""
+def _build(env_dir: Path, spec: PythonEnv, model_dir: Path, manager: str, extras: str = _SERVING_EXTRAS) -> None:
+    """Create the environment at ``env_dir`` and install the requirements and mltrail into it."""
     if manager == "uv":
         uv = _uv()
         _run([uv, "venv", "--quiet", str(env_dir), f"--python={spec.python}"])
@@ -280,6 +324,6 @@ def _build(env_dir: Path, spec: PythonEnv, model_dir: Path, manager: str) -> Non
             req_file = Path(tmp) / "requirements.txt"
             req_file.write_text("\n".join(requirements) + "\n")
             _run([*install, "-r", str(req_file)], cwd=model_dir)
-    _run([*install, *mltrail_install_args()])
+    _run([*install, *mltrail_install_args(extras)])
     # Written last: an environment without it is incomplete and gets rebuilt.
     (env_dir / _MARKER).write_text(json.dumps({"python": spec.python, "requirements": requirements}))
