@@ -21,7 +21,7 @@ from tests.server.live import free_port
 
 MODEL_CODE = """
 import pandas as pd
-from mltrail.models.from_code import set_model
+from mltrail.models import set_model
 from mltrail.pyfunc import PythonModel
 
 

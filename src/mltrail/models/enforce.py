@@ -17,13 +17,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
-from mltrail.models.schema import AnyType, Array, DataType, Map, Object, ParamSchema, Schema, TensorSpec
+from mltrail.models.schema import (
+    AnyType,
+    Array,
+    ColSpec,
+    DataType,
+    Map,
+    Object,
+    ParamSchema,
+    Schema,
+    TensorSpec,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -377,12 +388,80 @@ def _enforce_columns(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
+# A column-schema fast path: the common request is a DataFrame whose columns are already exactly the schema's, with
+# dtypes that need no conversion. Enforcement would check each column and rebuild an equal frame; a few
+# whole-frame checks against a plan computed once per schema give the same result. Anything else (another
+# column order, extra or missing columns, a dtype to convert, nested types) takes the general path, which also
+# words the errors.
+@dataclass(frozen=True)
+class _FramePlan:
+    names: list[Any] | None  # None for an unnamed schema (columns are matched by position)
+    dtypes: tuple[np.dtype, ...]  # the dtype each column must already have
+    text: tuple[bool, ...]  # string/binary columns: object and pandas string dtypes pass unchanged too
+
+
+def _frame_plan(schema: Schema) -> _FramePlan | None:
+    specs = schema.inputs
+    if not all(isinstance(spec, ColSpec) and isinstance(spec.type, DataType) for spec in specs):
+        return None
+    text = tuple(spec.type in (DataType.string, DataType.binary) for spec in specs)
+    dtypes = tuple(
+        np.dtype(object) if is_text else spec.type.to_numpy() for spec, is_text in zip(specs, text, strict=True)
+    )
+    if not schema.has_input_names():
+        return _FramePlan(None, dtypes, text)
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        return None
+    return _FramePlan(names, dtypes, text)
+
+
+_COPY_ON_WRITE_ALWAYS = int(pd.__version__.split(".")[0]) >= 3
+
+
+def _isolated(frame: pd.DataFrame) -> pd.DataFrame:
+    """A new frame over the same data that the model may change without touching the caller's frame."""
+    if _COPY_ON_WRITE_ALWAYS or pd.get_option("mode.copy_on_write") is True:
+        return frame.copy(deep=False)  # copy-on-write: shares the data until either side writes
+    return frame.copy()
+
+
+def _conforming_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame | None:
+    """``frame`` (isolated) when it already is what column enforcement would return, else None."""
+    plan = schema._memo("enforce.frame_plan", _frame_plan)
+    if plan is None:
+        return None
+    columns = frame.columns
+    if len(columns) != len(plan.dtypes) or columns.name is not None or isinstance(columns, pd.MultiIndex):
+        return None
+    if plan.names is None:
+        if not columns.is_unique:
+            return None
+    elif columns.tolist() != plan.names:
+        return None
+    try:
+        dtypes = frame._mgr.get_dtypes()  # pandas' own per-column dtypes, without building a Series
+    except AttributeError:  # pragma: no cover - a pandas without it
+        dtypes = frame.dtypes.to_numpy()
+    for actual, expected, is_text in zip(dtypes, plan.dtypes, plan.text, strict=True):
+        if isinstance(actual, np.dtype) and actual == expected:
+            continue
+        if is_text and isinstance(actual, pd.StringDtype):
+            continue
+        return None
+    return _isolated(frame)
+
+
 def enforce_schema(data: Any, schema: Schema) -> Any:
     """Convert ``data`` to what the model expects under ``schema`` (a DataFrame, an array or a dict of arrays).
 
     Raises:
         MltrailError: with the reason (not yet wrapped; see :func:`validate_prediction_input`).
     """
+    if isinstance(data, pd.DataFrame):
+        conforming = _conforming_frame(data, schema)
+        if conforming is not None:
+            return conforming
     if not schema.is_tensor_spec():
         data = _to_frame(data, schema)
     elif isinstance(data, pd.Series):

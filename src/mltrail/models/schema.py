@@ -13,11 +13,13 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from mltrail.errors import MltrailError
+
+_T = TypeVar("_T")
 
 ARRAY_TYPE = "array"
 OBJECT_TYPE = "object"
@@ -37,6 +39,9 @@ _NUMPY_NAMES = {
 }
 
 
+_NUMPY_DTYPES: dict[str, Any] = {}
+
+
 class DataType(Enum):
     """MLflow's scalar column types; the member name is the wire name (``"double"``)."""
 
@@ -54,9 +59,12 @@ class DataType(Enum):
 
     def to_numpy(self) -> Any:
         """The numpy dtype of this type (``float64`` for double, ``<U0`` for string, ...)."""
-        import numpy as np
+        dtype = _NUMPY_DTYPES.get(self.name)
+        if dtype is None:  # built once per type: enforcement asks on every column of every request
+            import numpy as np
 
-        return np.dtype(_NUMPY_NAMES[self.name])
+            dtype = _NUMPY_DTYPES[self.name] = np.dtype(_NUMPY_NAMES[self.name])
+        return dtype
 
     def to_pandas(self) -> Any:
         """The pandas dtype: the numpy dtype, except ``object`` for string and binary."""
@@ -530,6 +538,28 @@ class Schema:
 
     def __repr__(self) -> str:
         return repr(self.inputs)
+
+    def _memo(self, key: str, build: Callable[[Schema], _T]) -> _T:
+        """``build(self)``, computed once per schema and reused (enforcement's per-schema work).
+
+        The memo is tied to the current inputs: assigning or editing ``inputs`` (specs added, removed or
+        replaced, or a spec's name or type changed) builds it again.
+        """
+        memo: dict[str, tuple[tuple[Any, ...], Any]] | None = self.__dict__.get("_memos")
+        if memo is None:
+            memo = self.__dict__["_memos"] = {}
+        specs = tuple((x, x.name, x.type) for x in self.inputs)
+        found = memo.get(key)
+        if found is not None and found[0] == specs:  # tuple equality checks identity first: cheap
+            return found[1]
+        value = build(self)
+        memo[key] = (specs, value)
+        return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_memos", None)  # derived, rebuilt on use: keep pickles and copies of a schema plain
+        return state
 
 
 def _spec_from_dict(body: dict[str, Any]) -> ColSpec | TensorSpec:

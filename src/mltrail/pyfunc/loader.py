@@ -14,6 +14,15 @@ from mltrail.models.model import MLMODEL_FILE_NAME, Model
 FLAVOR_NAME = "python_function"
 
 
+def _accepts_params(function: Any) -> bool:
+    """Whether ``function`` takes a ``params`` argument (not just ``**kwargs``)."""
+    try:
+        found = inspect.signature(function).parameters.get("params")
+    except (TypeError, ValueError):
+        return False
+    return found is not None and found.kind is not found.VAR_KEYWORD
+
+
 class PyFuncModel:
     """A loaded model with the generic interface: ``predict(data, params=None)``, ``predict_stream``, metadata.
 
@@ -35,6 +44,9 @@ class PyFuncModel:
         self._model_impl = model_impl
         self._predict_fn = getattr(model_impl, predict_fn)
         self._predict_stream_fn = getattr(model_impl, predict_stream_fn, None) if predict_stream_fn else None
+        # Inspected once here rather than on every call (inspect.signature costs more than a small prediction).
+        self._predict_takes_params = _accepts_params(self._predict_fn)
+        self._stream_takes_params = self._predict_stream_fn is not None and _accepts_params(self._predict_stream_fn)
         self._model_config = model_config or {}
 
     @property
@@ -58,20 +70,17 @@ class PyFuncModel:
         return self._model_meta.model_id
 
     def _prepare(self, data: Any, params: dict[str, Any] | None) -> tuple[Any, dict[str, Any] | None]:
+        meta = self._model_meta
+        input_schema, params_schema = meta.get_input_schema(), meta.get_params_schema()
+        if input_schema is None and params_schema is None and params in (None, {}):
+            return data, params  # nothing to enforce (what validate_prediction_input would return)
         from mltrail.models.enforce import validate_prediction_input
 
-        return validate_prediction_input(
-            data, params, self._model_meta.get_input_schema(), self._model_meta.get_params_schema()
-        )
+        return validate_prediction_input(data, params, input_schema, params_schema)
 
     @staticmethod
-    def _call(function: Any, data: Any, params: dict[str, Any] | None) -> Any:
-        try:
-            found = inspect.signature(function).parameters.get("params")
-            accepts_params = found is not None and found.kind is not found.VAR_KEYWORD
-        except (TypeError, ValueError):
-            accepts_params = False
-        return function(data, params=params) if accepts_params else function(data)
+    def _call(function: Any, data: Any, params: dict[str, Any] | None, takes_params: bool) -> Any:
+        return function(data, params=params) if takes_params else function(data)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Predict ``data`` (a DataFrame, Series, ndarray, dict, list or scalar), with optional params.
@@ -81,7 +90,7 @@ class PyFuncModel:
                 fit the signature, or for invalid params.
         """
         data, params = self._prepare(data, params)
-        return self._call(self._predict_fn, data, params)
+        return self._call(self._predict_fn, data, params, self._predict_takes_params)
 
     def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Iterator[Any]:
         """Stream predictions for ``data``.
@@ -92,7 +101,7 @@ class PyFuncModel:
         if self._predict_stream_fn is None or not self._model_meta.flavors.get(FLAVOR_NAME, {}).get("streamable", True):
             raise MltrailError.invalid_parameter_value("This model does not support predict_stream method.")
         data, params = self._prepare(data, params)
-        return self._call(self._predict_stream_fn, data, params)
+        return self._call(self._predict_stream_fn, data, params, self._stream_takes_params)
 
     def unwrap_python_model(self) -> Any:
         """The user's :class:`~mltrail.pyfunc.PythonModel` behind this pyfunc.

@@ -122,6 +122,8 @@ class PythonModelWrapper:
     def __init__(self, python_model: Any, context: PythonModelContext) -> None:
         self.python_model = python_model
         self.context = context
+        # method name -> (the function inspected, takes params, takes context): inspect once, not per call
+        self._calling: dict[str, tuple[Any, bool, bool]] = {}
 
     def _call(self, method: str, model_input: Any, params: dict[str, Any] | None) -> Any:
         function = getattr(self.python_model, method, None)
@@ -129,10 +131,16 @@ class PythonModelWrapper:
             function = self.python_model  # a plain function used as the model
         if function is None:
             raise MltrailError.invalid_parameter_value(f"This model does not implement {method}")
-        found = inspect.signature(function).parameters.get("params")
-        accepts_params = found is not None and found.kind is not found.VAR_KEYWORD
+        identity = getattr(function, "__func__", function)  # a bound method is a new object on each access
+        calling = self.__dict__.setdefault("_calling", {})
+        known = calling.get(method)
+        if known is None or known[0] is not identity:
+            found = inspect.signature(function).parameters.get("params")
+            accepts_params = found is not None and found.kind is not found.VAR_KEYWORD
+            known = calling[method] = (identity, accepts_params, _takes_context(function))
+        _, accepts_params, takes_context = known
         kwargs = {"params": params} if accepts_params else {}
-        if _takes_context(function):
+        if takes_context:
             return function(self.context, model_input, **kwargs)
         return function(model_input, **kwargs)
 

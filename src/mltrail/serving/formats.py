@@ -234,8 +234,10 @@ def _numeric_frame(payload: dict[str, Any], schema: ServingSchema) -> Any:
     data = payload["data"]
     if not schema.has_names or "index" in payload or not isinstance(columns, list) or not isinstance(data, list):
         return None
-    specs = schema.by_name()
-    dtypes = {specs[c].numpy_dtype if c in specs and specs[c].is_scalar else None for c in columns}
+    try:
+        dtypes = {schema.scalar_dtype(c) for c in columns}
+    except TypeError:  # an unhashable column label: the general path words the error
+        return None
     if len(dtypes) != 1 or (dtype := dtypes.pop()) not in _NUMERIC_KINDS or not data:
         return None
     import numpy as np
@@ -252,7 +254,7 @@ def _numeric_frame(payload: dict[str, Any], schema: ServingSchema) -> Any:
         if not np.array_equal(converted, array):
             return None
         array = converted
-    return pd.DataFrame(array, columns=columns, copy=False)
+    return pd.DataFrame(array, columns=schema.column_index(columns), copy=False)
 
 
 def frame_from_records(payload: Any, schema: ServingSchema) -> Any:

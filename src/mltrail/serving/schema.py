@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 #: MLflow scalar type name -> numpy dtype name (``DataType.to_numpy``); datetime and binary are special-cased.
@@ -86,7 +87,39 @@ class ServingSchema:
 
     def by_name(self) -> dict[str, InputSpec]:
         """Named inputs by name."""
+        return dict(self._by_name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, InputSpec]:
         return {spec.name: spec for spec in self.inputs if spec.name is not None}
+
+    def scalar_dtype(self, name: Any) -> str | None:
+        """The numpy dtype of the named scalar column ``name``; None for an unknown name or a non-scalar input."""
+        spec = self._by_name.get(name)
+        return spec.numpy_dtype if spec is not None and spec.is_scalar else None
+
+    def column_index(self, columns: list[Any]) -> Any:
+        """A pandas Index of ``columns``, built once per distinct column list (a request's ``columns``).
+
+        Building an Index from a list of labels costs more than the rest of a one-row frame; requests to one
+        model nearly always repeat the same columns. Each call returns a fresh view of the cached Index, so a
+        model that sets its input's ``columns.name`` changes only its own frame.
+        """
+        key = tuple(columns)
+        cache = self._column_indexes
+        index = cache.get(key)
+        if index is None:
+            import pandas as pd
+
+            index = pd.Index(columns)
+            if len(cache) >= 64:  # many different column lists: keep the cache small
+                cache.clear()
+            cache[key] = index
+        return index.view()
+
+    @cached_property
+    def _column_indexes(self) -> dict[tuple[Any, ...], Any]:
+        return {}
 
     def csv_dtypes(self) -> dict[str, str]:
         """``read_csv`` dtypes for the named scalar columns (datetime and binary are converted afterwards)."""
