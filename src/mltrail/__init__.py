@@ -113,7 +113,9 @@ _register(
 )
 
 #: Subpackages reachable as attributes (``mltrail.entities``) without an explicit import.
-_SUBMODULES = frozenset({"entities", "errors", "models", "pyfunc", "search", "sklearn", "store", "tracking"})
+_SUBMODULES = frozenset(
+    {"entities", "errors", "models", "pyfunc", "search", "sklearn", "store", "tracking", "transformers"}
+)
 
 __all__ = [
     "ActiveRun",

@@ -56,6 +56,7 @@ CODE_DIR = "code"
 LOADER_MODULE_ALIASES: dict[str, str] = {
     "mlflow.pyfunc.model": "mltrail.pyfunc.model",
     "mlflow.sklearn": "mltrail.sklearn",
+    "mlflow.transformers": "mltrail.transformers",
 }
 
 

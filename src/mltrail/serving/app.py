@@ -1,9 +1,13 @@
 """The scoring server's ASGI app: ``/ping``, ``/health``, ``/version`` and ``/invocations`` for one model.
 
-Parsing, prediction and encoding run in worker threads, never on the event loop (a tiny JSON body is parsed
-inline, which costs less than the hop). With batching enabled, DataFrame requests go through an
-:class:`~mltrail.serving.batching.AdaptiveBatcher`. A request that takes longer than ``timeout`` seconds is
-answered 504 (the prediction itself cannot be interrupted and finishes in its thread).
+Parsing, prediction and encoding run in worker threads, except where the hop to a thread costs more than the
+work itself: a tiny JSON body is parsed inline before batching, and without batching a small request (at most
+4 KiB) is scored on the event loop while small requests to this model have been fast (see
+:class:`InlineGate`: a moving average under 2 ms, measured on every small request, wherever it ran). With
+batching enabled, DataFrame requests go through an :class:`~mltrail.serving.batching.AdaptiveBatcher`. A
+request that takes longer than ``timeout`` seconds is answered 504 (the prediction itself cannot be interrupted
+and finishes in its thread); a small request scored on the loop cannot be interrupted either, so if it is
+unexpectedly slow it is answered when it finishes, and the following ones go back to threads.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,18 +26,50 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from mltrail.errors import DEADLINE_EXCEEDED, INTERNAL_ERROR, MltrailError
 from mltrail.serving.batching import AdaptiveBatcher
 from mltrail.serving.encode import dumps
 from mltrail.serving.errors import serving_error, with_serving_fields
 from mltrail.serving.formats import CONTENT_TYPE_JSON, parse_content_type
+from mltrail.serving.openai import openai_routes
 from mltrail.serving.scoring import Scorer
 
 logger = logging.getLogger("mltrail.serving")
 
 JSON = "application/json"
 _INLINE_PARSE_BYTES = 4096
+
+
+class InlineGate:
+    """Whether a small request may be scored on the event loop, from what small requests have cost (wall time).
+
+    Inline while the moving average is under ``budget`` seconds; unknown (so never inline) until a first small
+    request has been measured in a thread. One request slower than ``spike`` seconds restarts the average from
+    its time, which sends the next ones back to threads at once. A model whose requests keep spiking on the loop
+    (more than one such stall per ``spike_every`` small requests) stays in threads, so a heavy latency tail
+    cannot stall the loop often.
+    """
+
+    def __init__(self, budget: float = 0.002, spike: float = 0.008, spike_every: int = 1000) -> None:
+        self.budget, self.spike, self.spike_every = budget, spike, spike_every
+        self.cost = math.inf
+        self.count = 0
+        self.spikes = 0
+
+    def allows(self) -> bool:
+        """Whether the next small request may run on the loop."""
+        return self.cost < self.budget and self.spikes * self.spike_every <= self.count
+
+    def record(self, elapsed: float, inline: bool) -> None:
+        """Account one small request that took ``elapsed`` seconds, on the loop or not (called from any thread)."""
+        self.count += 1
+        if elapsed > self.spike or self.cost == math.inf:
+            self.spikes += inline and elapsed > self.spike
+            self.cost = elapsed
+        else:
+            self.cost += 0.2 * (elapsed - self.cost)
 
 
 @dataclass(frozen=True)
@@ -60,10 +98,15 @@ def _version() -> str:
         return "0.0.0"
 
 
+def _error_body(error: MltrailError) -> tuple[int, bytes]:
+    error = with_serving_fields(error)
+    return error.http_status, dumps(error.to_dict())
+
+
 def error_response(error: MltrailError) -> Response:
     """MLflow's serving error body with the status of its code."""
-    error = with_serving_fields(error)
-    return Response(dumps(error.to_dict()), status_code=error.http_status, media_type=JSON)
+    status, body = _error_body(error)
+    return Response(body, status_code=status, media_type=JSON)
 
 
 class ScoringApp:
@@ -78,6 +121,7 @@ class ScoringApp:
             else None
         )
         self._version = _version().encode()
+        self.inline = InlineGate()
 
     async def ping(self, request: Request) -> Response:
         """Health check: the model is loaded once the app exists."""
@@ -89,29 +133,70 @@ class ScoringApp:
 
     async def invocations(self, request: Request) -> Response:
         """Score one request (see :mod:`mltrail.serving.formats` for the accepted bodies)."""
-        content_type = request.headers.get("content-type")
-        mime, reason = parse_content_type(content_type)
+        mime, reason = parse_content_type(request.headers.get("content-type"))
         if mime is None:
             return Response(reason, status_code=415, media_type="text/plain")
-        body = await request.body()
+        status, payload = await self._invoke(await request.body(), mime)
+        return Response(payload, status_code=status, media_type=JSON)
+
+    async def invocations_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """:meth:`invocations` as a bare ASGI app: the same answers, without the framework's per-request objects.
+
+        Routing, the request and response objects and the middleware stack cost about as much as parsing and
+        enforcing a one-row request; :func:`create_app` sends ``POST /invocations`` here when it has no
+        middleware to run.
+        """
+        content_type = None
+        for key, value in scope["headers"]:
+            if key == b"content-type":
+                content_type = value.decode("latin-1")
+                break
+        mime, reason = parse_content_type(content_type)
+        if mime is None:
+            await _send(send, 415, (reason or "").encode(), b"text/plain; charset=utf-8")
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect: nobody to answer
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        status, payload = await self._invoke(chunks[0] if len(chunks) == 1 else b"".join(chunks), mime)
+        await _send(send, status, payload, b"application/json")
+
+    async def _invoke(self, body: bytes, mime: str) -> tuple[int, bytes]:
+        """(status, JSON body) for a request body of a served content type."""
         try:
-            payload = await asyncio.wait_for(self._score(body, mime), self.options.timeout)
+            if self.batcher is None and len(body) <= _INLINE_PARSE_BYTES and self.inline.allows():
+                return 200, self._score_small(body, mime, inline=True)  # cheaper than the hop to a thread
+            return 200, await asyncio.wait_for(self._score(body, mime), self.options.timeout)
         except (asyncio.TimeoutError, TimeoutError):
-            return error_response(
+            return _error_body(
                 serving_error(
                     f"Request processing time exceeded limit ({self.options.timeout:g} s).", DEADLINE_EXCEEDED
                 )
             )
         except MltrailError as error:
-            return error_response(error)
+            return _error_body(error)
         except Exception as exc:  # a bug on our side: never a bare 500 page
             logger.exception("Unhandled error in /invocations")
-            return error_response(serving_error(f"Internal error: {type(exc).__name__}: {exc}", INTERNAL_ERROR))
-        return Response(payload, media_type=JSON)
+            return _error_body(serving_error(f"Internal error: {type(exc).__name__}: {exc}", INTERNAL_ERROR))
+
+    def _score_small(self, body: bytes, mime: str, inline: bool = False) -> bytes:
+        """Score a small request, and account its time in :attr:`inline`."""
+        start = time.perf_counter()
+        try:
+            return self.scorer.score(body, mime)
+        finally:
+            self.inline.record(time.perf_counter() - start, inline)
 
     async def _score(self, body: bytes, mime: str) -> bytes:
         scorer, batcher = self.scorer, self.batcher
         if batcher is None:
+            if len(body) <= _INLINE_PARSE_BYTES:  # measured, to learn whether small requests may run inline
+                return await run_in_threadpool(self._score_small, body, mime)
             return await run_in_threadpool(scorer.score, body, mime)
         if mime == CONTENT_TYPE_JSON and len(body) <= _INLINE_PARSE_BYTES:
             parsed = scorer.parse(body, mime)
@@ -144,12 +229,40 @@ def create_app(model: Any, options: AppOptions | None = None) -> Starlette:
         Route("/version", scoring.version, methods=["GET"]),
         Route("/invocations", scoring.invocations, methods=["POST"]),
     ]
+    chat_routes, chat = openai_routes(scoring.scorer.model, scoring.options.timeout, scoring.options.max_batch_size)
+    routes += chat_routes
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await scoring.shutdown()
+        if chat is not None:
+            await chat.shutdown()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = _ScoringStarlette(routes=routes, lifespan=lifespan)
     app.state.scoring = scoring
     return app
+
+
+async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    """A complete response with the headers Starlette's ``Response`` writes."""
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", content_type)]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _ScoringStarlette(Starlette):
+    """The scoring app: ``POST /invocations`` goes straight to its handler unless middleware was added."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/invocations"
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+            and not self.user_middleware
+        ):
+            scope["app"] = self
+            await self.state.scoring.invocations_asgi(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

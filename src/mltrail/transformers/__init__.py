@@ -1,0 +1,405 @@
+"""The transformers flavor: save, log and load Hugging Face pipelines, including OpenAI-style chat models.
+
+Files and ``MLmodel`` keys are MLflow's (``model/`` with the weights, ``components/tokenizer/``, and the
+``transformers`` flavor's ``task``, ``instance_type``, ``pipeline_model_type``, ``source_model_name``,
+``components``, ``model_binary``, ``framework``, ``torch_dtype``, ``transformers_version``, ``inference_task``),
+so models move between mltrail and MLflow.
+
+With ``task="llm/v1/chat"`` (or ``"llm/v1/completions"``) a text-generation pipeline gets MLflow's chat signature
+and ``metadata.task``, and its pyfunc answers ``{"messages": [...], "max_tokens", "temperature", "top_p",
+"top_k", "n", "stop"}`` with ``chat.completion`` objects; ``predict_stream`` yields ``chat.completion.chunk``
+objects. Other pipelines (text2text-generation, summarization, text-classification, fill-mask,
+feature-extraction, ...) are called with their natural input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from mltrail.errors import MltrailError
+from mltrail.models import flavor
+from mltrail.models.example import save_example
+from mltrail.models.llm import LLM_TASKS, TASK_CHAT, llm_signature
+from mltrail.models.model import MLMODEL_FILE_NAME, Model
+
+if TYPE_CHECKING:
+    from mltrail.models.model import ModelInfo
+    from mltrail.models.signature import ModelSignature
+
+FLAVOR_NAME = "transformers"
+LOADER_MODULE = "mlflow.transformers"
+MODEL_BINARY = "model"
+COMPONENTS_DIR = "components"
+_COMPONENTS = ("tokenizer", "feature_extractor", "image_processor", "processor")
+
+_logger = logging.getLogger(__name__)
+
+
+def _as_pipeline(transformers_model: Any, task: str | None) -> Any:
+    """A pipeline from a pipeline or MLflow's ``{"model": ..., "tokenizer": ...}`` dict."""
+    import transformers
+
+    if isinstance(transformers_model, transformers.Pipeline):
+        return transformers_model
+    if isinstance(transformers_model, dict) and "model" in transformers_model:
+        pipeline_task = task if task and task not in LLM_TASKS else None
+        if pipeline_task is None and task in LLM_TASKS:
+            pipeline_task = "text-generation"
+        return transformers.pipeline(task=pipeline_task, **transformers_model)
+    raise MltrailError.invalid_parameter_value(
+        "transformers_model must be a transformers.Pipeline or a dict with 'model' and 'tokenizer', "
+        f"got {type(transformers_model).__name__}"
+    )
+
+
+def save_model(
+    transformers_model: Any,
+    path: str | os.PathLike[str],
+    task: str | None = None,
+    model_config: dict[str, Any] | None = None,
+    signature: ModelSignature | bool | None = None,
+    input_example: Any = None,
+    pip_requirements: str | Sequence[str] | None = None,
+    extra_pip_requirements: str | Sequence[str] | None = None,
+    conda_env: str | dict[str, Any] | None = None,
+    code_paths: Sequence[str] | None = None,
+    mlflow_model: Model | None = None,
+    metadata: dict[str, Any] | None = None,
+    **_ignored: Any,
+) -> None:
+    """Save a ``transformers`` pipeline as an MLflow model directory.
+
+    Args:
+        transformers_model: a ``transformers.Pipeline`` (or ``{"model": ..., "tokenizer": ...}``).
+        path: the new model directory.
+        task: ``"llm/v1/chat"`` or ``"llm/v1/completions"`` for an OpenAI-style text-generation model, or a
+            pipeline task (default: the pipeline's own task).
+        model_config: default inference options (``max_tokens``/``max_new_tokens``, ``temperature``, ``top_p``,
+            ``top_k``), overridable per request and at load time.
+        signature: the signature; for LLM tasks MLflow's chat/completions signature is used when None.
+        input_example: example input, saved with the model.
+        pip_requirements, extra_pip_requirements, conda_env: the model's environment (default: pinned
+            ``transformers`` and ``torch``; torchvision is not added).
+        code_paths: files or directories copied into ``code/``.
+        mlflow_model: the Model to fill in (``log_model`` passes one).
+        metadata: user metadata for ``MLmodel`` (``task`` is added for LLM tasks).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for an LLM task on a pipeline that is not text-generation, or an
+            unsupported object; RESOURCE_ALREADY_EXISTS for a non-empty ``path``.
+    """
+    import transformers
+
+    path = os.fspath(path)
+    pipeline = _as_pipeline(transformers_model, task)
+    if task in LLM_TASKS and pipeline.task != "text-generation":
+        raise MltrailError.invalid_parameter_value(
+            f"task={task!r} needs a text-generation pipeline, got a {pipeline.task!r} pipeline"
+        )
+    model = flavor.start_save(path, mlflow_model)
+    example = save_example(model, input_example, path)
+    pipeline.model.save_pretrained(os.path.join(path, MODEL_BINARY))
+    components = []
+    for name in _COMPONENTS:
+        component = getattr(pipeline, name, None)
+        if component is not None and hasattr(component, "save_pretrained"):
+            component.save_pretrained(os.path.join(path, COMPONENTS_DIR, name))
+            components.append(name)
+    code = flavor.copy_code_paths(code_paths, path)
+    if task in LLM_TASKS:
+        if signature is None:
+            signature = llm_signature(task)
+        metadata = {**(metadata or {}), "task": task}
+        flavor.set_signature(model, signature, None)
+    else:
+        flavor.set_signature(model, signature, example, lambda data, params: _Wrapper(pipeline, None).predict(data))
+    flavor.add_pyfunc_flavor(model, loader_module=LOADER_MODULE, code=code, model_config=model_config)
+    source = getattr(pipeline.model, "name_or_path", None) or ""
+    torch_dtype = getattr(pipeline.model, "dtype", None)
+    conf: dict[str, Any] = {
+        "code": code,
+        "components": components,
+        "framework": "pt",
+        "instance_type": type(pipeline).__name__,
+        "model_binary": MODEL_BINARY,
+        "pipeline_model_type": type(pipeline.model).__name__,
+        "source_model_name": source,
+        "task": pipeline.task,
+        "torch_dtype": str(torch_dtype) if torch_dtype is not None else None,
+        "transformers_version": transformers.__version__,
+    }
+    if getattr(pipeline, "tokenizer", None) is not None:
+        conf["tokenizer_type"] = type(pipeline.tokenizer).__name__
+    if task in LLM_TASKS:
+        conf["inference_task"] = task
+    model.add_flavor(FLAVOR_NAME, **conf)
+    if pip_requirements is None and conda_env is None:
+        import torch
+
+        pip_requirements = [f"transformers=={transformers.__version__}", f"torch=={torch.__version__.split('+')[0]}"]
+    flavor.finish_save(
+        path,
+        model,
+        metadata=metadata,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        conda_env=conda_env,
+        loader_modules=["transformers", "torch"],
+    )
+
+
+def log_model(
+    transformers_model: Any,
+    name: str | None = None,
+    task: str | None = None,
+    model_config: dict[str, Any] | None = None,
+    signature: ModelSignature | bool | None = None,
+    input_example: Any = None,
+    pip_requirements: str | Sequence[str] | None = None,
+    extra_pip_requirements: str | Sequence[str] | None = None,
+    conda_env: str | dict[str, Any] | None = None,
+    code_paths: Sequence[str] | None = None,
+    registered_model_name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
+    artifact_path: str | None = None,
+    **kwargs: Any,
+) -> ModelInfo:
+    """Log a pipeline as a logged model (of the active run, if any); see :func:`save_model` for the arguments.
+
+    Returns:
+        The :class:`~mltrail.models.model.ModelInfo`; ``model_uri`` is ``models:/<model_id>``.
+    """
+    return flavor.log_model(
+        sys.modules[__name__],
+        name=name,
+        artifact_path=artifact_path,
+        registered_model_name=registered_model_name,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
+        model_id=model_id,
+        metadata=metadata,
+        transformers_model=transformers_model,
+        task=task,
+        model_config=model_config,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        conda_env=conda_env,
+        code_paths=code_paths,
+        **kwargs,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- load
+def _flavor_conf(model_dir: str) -> dict[str, Any]:
+    conf = Model.load(os.path.join(model_dir, MLMODEL_FILE_NAME)).flavors.get(FLAVOR_NAME)
+    if conf is None:
+        raise MltrailError.invalid_parameter_value(f'Model does not have the "{FLAVOR_NAME}" flavor')
+    return conf
+
+
+def _load_components(model_dir: str, conf: dict[str, Any], device: Any = None) -> dict[str, Any]:
+    import transformers
+
+    binary = os.path.join(model_dir, conf.get("model_binary", MODEL_BINARY))
+    task = conf.get("task")
+    auto = transformers.AutoModelForCausalLM if task == "text-generation" else None
+    if auto is not None:
+        model = auto.from_pretrained(binary)
+    else:
+        from transformers.pipelines import check_task
+
+        _, spec, _ = check_task(task)
+        model = spec["pt"][0].from_pretrained(binary)
+    if device is not None:
+        model = model.to(device)
+    found: dict[str, Any] = {"model": model}
+    loaders = {
+        "tokenizer": transformers.AutoTokenizer,
+        "feature_extractor": transformers.AutoFeatureExtractor,
+        "image_processor": transformers.AutoImageProcessor,
+        "processor": transformers.AutoProcessor,
+    }
+    for name in conf.get("components", []):
+        found[name] = loaders[name].from_pretrained(os.path.join(model_dir, COMPONENTS_DIR, name))
+    return found
+
+
+def load_model(
+    model_uri: str | os.PathLike[str], dst_path: str | None = None, return_type: str = "pipeline", device: Any = None
+) -> Any:
+    """Load a saved pipeline (``return_type="pipeline"``) or its parts (``"components"``: a dict).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE when the model has no transformers flavor or for a bad return_type.
+    """
+    import transformers
+
+    from mltrail.models.uris import download_model
+
+    if return_type not in ("pipeline", "components"):
+        raise MltrailError.invalid_parameter_value(
+            f"return_type must be 'pipeline' or 'components', got {return_type!r}"
+        )
+    local = download_model(model_uri, dst_path)
+    conf = _flavor_conf(local)
+    components = _load_components(local, conf, device)
+    if return_type == "components":
+        return {**components, "task": conf.get("task")}
+    return transformers.pipeline(task=conf.get("task"), **components)
+
+
+class _Wrapper:
+    """The pyfunc implementation: OpenAI-style chat/completions, or the pipeline's natural input and output."""
+
+    def __init__(
+        self,
+        pipeline: Any,
+        inference_task: str | None,
+        model_config: dict[str, Any] | None = None,
+        model_name: str | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.inference_task = inference_task
+        self.model_config = dict(model_config or {})
+        self._generator: Any = None
+        self.model_name = model_name or str(
+            getattr(pipeline.model, "name_or_path", "") or type(pipeline.model).__name__
+        )
+        if inference_task in LLM_TASKS:
+            from mltrail.transformers._generate import TextGenerator
+
+            self._generator = TextGenerator(pipeline.model, pipeline.tokenizer, self.model_config)
+
+    def get_raw_model(self) -> Any:
+        """The pipeline."""
+        return self.pipeline
+
+    def _requests(self, data: Any, params: dict[str, Any] | None) -> list[Any]:
+        from mltrail.models import llm
+
+        parse = llm.parse_chat_request if self.inference_task == TASK_CHAT else llm.parse_completions_request
+        return [parse({**row, **(params or {})}) for row in llm.request_rows(data)]
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """Chat/completions objects (one per request row) for LLM tasks, else the pipeline's output."""
+        if self._generator is None:
+            return _plain_predict(self.pipeline, data, {**self.model_config, **(params or {})})
+        from mltrail.models import llm
+
+        requests = self._requests(data, params)
+        build = llm.chat_completion if self.inference_task == TASK_CHAT else llm.text_completion
+        return [build(self.model_name, tokens, gens) for tokens, gens in self._generator.generate(requests)]
+
+    def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """Yield ``chat.completion.chunk`` objects (chat) or ``text_completion`` pieces (completions).
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for a model without an LLM task or more than one request.
+        """
+        if self._generator is None:
+            raise MltrailError.invalid_parameter_value("This model does not support predict_stream method.")
+        requests = self._requests(data, params)
+        if len(requests) != 1:
+            raise MltrailError.invalid_parameter_value("predict_stream takes exactly one request")
+        return self._stream(requests[0])
+
+    def _stream(self, request: Any) -> Any:
+        import time
+
+        from mltrail.models import llm
+
+        chat = self.inference_task == TASK_CHAT
+        chunk_id, created = llm.new_id("chatcmpl" if chat else "cmpl"), int(time.time())
+        if request.options.n > 1:  # several choices: generate them together, one chunk each
+            ((_, generations),) = self._generator.generate([request])
+            for i, g in enumerate(generations):
+                yield self._chunk(chat, chunk_id, created, g.text, i, g.finish_reason, "assistant")
+            return
+        first = True
+        for piece, reason in self._generator.stream(request):
+            if reason is None:
+                yield self._chunk(chat, chunk_id, created, piece, 0, None, "assistant" if first else None)
+                first = False
+            else:
+                yield self._chunk(chat, chunk_id, created, None if chat else "", 0, reason, None)
+
+    def _chunk(
+        self,
+        chat: bool,
+        chunk_id: str,
+        created: int,
+        text: str | None,
+        index: int,
+        reason: str | None,
+        role: str | None,
+    ) -> dict[str, Any]:
+        from mltrail.models import llm
+
+        if chat:
+            return llm.chat_chunk(chunk_id, self.model_name, created, text, index, reason, role)
+        return {
+            "id": chunk_id,
+            "object": "text_completion",
+            "created": created,
+            "model": self.model_name,
+            "choices": [{"index": index, "text": text or "", "finish_reason": reason}],
+        }
+
+
+def _texts(data: Any) -> list[str]:
+    if isinstance(data, str):
+        return [data]
+    if hasattr(data, "columns"):
+        return [str(v) for v in data.iloc[:, 0].tolist()]
+    if isinstance(data, dict):
+        return [str(v) for v in next(iter(data.values()), [])] if data else []
+    if hasattr(data, "tolist"):
+        data = data.tolist()
+    return [str(v) for v in data]
+
+
+def _plain_predict(pipeline: Any, data: Any, params: dict[str, Any]) -> Any:
+    """The natural pyfunc of a pipeline: a list of strings in, a list of strings (or records) out."""
+    texts = _texts(data)
+    task = pipeline.task
+    kwargs = {k: v for k, v in params.items() if k not in ("max_tokens",)}
+    if "max_tokens" in params and task in ("text-generation", "text2text-generation", "summarization"):
+        kwargs["max_new_tokens"] = params["max_tokens"]
+    if task == "text-generation":
+        kwargs.setdefault("return_full_text", False)
+    output = pipeline(texts, **kwargs)
+    if task in ("text-generation", "text2text-generation", "summarization", "translation"):
+        key = {"summarization": "summary_text", "translation": "translation_text"}.get(task, "generated_text")
+        return [(o[0] if isinstance(o, list) else o)[key] for o in output]
+    if task == "feature-extraction":
+        return output
+    if task == "fill-mask":
+        return [(o[0] if isinstance(o, list) else o)["token_str"] for o in output]
+    if task == "text-classification":
+        import pandas as pd
+
+        return pd.DataFrame([o[0] if isinstance(o, list) else o for o in output])
+    return output
+
+
+def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _Wrapper:
+    """The pyfunc implementation for the model directory ``path``."""
+    conf = _flavor_conf(path)
+    import transformers
+
+    components = _load_components(path, conf)
+    pipeline = transformers.pipeline(task=conf.get("task"), **components)
+    return _Wrapper(pipeline, conf.get("inference_task"), model_config, conf.get("source_model_name"))

@@ -1,0 +1,202 @@
+"""Text generation with a Hugging Face causal LM for the ``llm/v1/chat`` and ``llm/v1/completions`` tasks.
+
+Unlike MLflow 3.18, which passes the request to the pipeline, :class:`TextGenerator` calls ``model.generate``
+itself, so that it can honour ``temperature``/``top_p``/``top_k`` (sampling when temperature > 0), return ``n``
+choices, stop at ``stop`` strings with the saved tokenizer (no source folder needed), stream token by token, and
+generate several requests in one left-padded batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from mltrail.errors import MltrailError
+from mltrail.models.llm import Generation, GenerationOptions, LLMRequest, cut_at_stop
+
+DEFAULT_MAX_TOKENS = 256
+
+
+class TextGenerator:
+    """Generates completions for validated :class:`~mltrail.models.llm.LLMRequest` objects.
+
+    Args:
+        model: a ``transformers`` causal LM (``PreTrainedModel`` with ``generate``).
+        tokenizer: its tokenizer (with a chat template for chat requests).
+        defaults: default options from the model config (``max_tokens``/``max_new_tokens``, ``temperature``, ...).
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, defaults: dict[str, Any] | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.defaults = dict(defaults or {})
+        config = model.generation_config
+        eos = config.eos_token_id if config.eos_token_id is not None else tokenizer.eos_token_id
+        self.eos_ids: set[int] = set(eos if isinstance(eos, list) else [eos]) - {None}
+        self.pad_id: int = config.pad_token_id if config.pad_token_id is not None else min(self.eos_ids, default=0)
+        self.context_length: int = int(
+            getattr(model.config, "max_position_embeddings", None) or tokenizer.model_max_length or 2048
+        )
+        self.default_max_tokens = int(
+            self.defaults.get("max_tokens")
+            or self.defaults.get("max_new_tokens")
+            or config.max_new_tokens
+            or DEFAULT_MAX_TOKENS
+        )
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------------- prompts
+    def prompt_text(self, request: LLMRequest) -> str:
+        """The prompt: the chat template applied to the messages, or the completions prompt."""
+        if request.prompt is not None:
+            return request.prompt
+        if getattr(self.tokenizer, "chat_template", None) is None:
+            raise MltrailError.invalid_parameter_value("The model's tokenizer has no chat template for chat requests")
+        return self.tokenizer.apply_chat_template(
+            [{"role": m["role"], "content": m["content"]} for m in request.messages],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+
+    def _encode(self, request: LLMRequest) -> list[int]:
+        ids = self.tokenizer(self.prompt_text(request), add_special_tokens=False)["input_ids"]
+        if len(ids) >= self.context_length:
+            raise MltrailError.invalid_parameter_value(
+                f"The prompt is {len(ids)} tokens long, but the model's context length is {self.context_length} "
+                "tokens; shorten the messages."
+            )
+        return ids
+
+    def _kwargs(self, options: GenerationOptions, prompt_width: int) -> dict[str, Any]:
+        max_tokens = options.max_tokens or self.default_max_tokens
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": max(1, min(max_tokens, self.context_length - prompt_width)),
+            "num_return_sequences": options.n if options.n > 1 and self._samples(options) else 1,
+            "pad_token_id": self.pad_id,
+            "eos_token_id": sorted(self.eos_ids) or None,
+        }
+        temperature = self._temperature(options)
+        if temperature is not None and temperature > 0:
+            kwargs.update(do_sample=True, temperature=float(temperature))
+            top_p = options.top_p if options.top_p is not None else self.defaults.get("top_p")
+            top_k = options.top_k if options.top_k is not None else self.defaults.get("top_k")
+            kwargs["top_p"] = float(top_p) if top_p is not None else 1.0
+            kwargs["top_k"] = int(top_k) if top_k else None
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if options.stop:
+            kwargs.update(stop_strings=list(options.stop), tokenizer=self.tokenizer)
+        return kwargs
+
+    def _temperature(self, options: GenerationOptions) -> float | None:
+        return options.temperature if options.temperature is not None else self.defaults.get("temperature")
+
+    def _samples(self, options: GenerationOptions) -> bool:
+        temperature = self._temperature(options)
+        return temperature is not None and temperature > 0
+
+    def _finish(self, tokens: Sequence[int], options: GenerationOptions, limit: int) -> Generation:
+        count = len(tokens)
+        ended = False
+        for i, token in enumerate(tokens):
+            if token in self.eos_ids:
+                count, ended = i + 1, True
+                break
+        text = self.tokenizer.decode(list(tokens[:count]), skip_special_tokens=True)
+        text, hit = cut_at_stop(text, options.stop)
+        reason = "stop" if ended or hit else "length"
+        if not ended and not hit and count < limit:
+            reason = "stop"
+        return Generation(text, reason, count)
+
+    # ------------------------------------------------------------------------------------------ generation
+    def generate(self, requests: Sequence[LLMRequest]) -> list[tuple[int, list[Generation]]]:
+        """Generate all requests; those with the same options share one batched ``generate`` call.
+
+        Returns:
+            ``(prompt_tokens, generations)`` per request, in order.
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for a prompt longer than the context.
+        """
+        encoded = [self._encode(r) for r in requests]
+        results: list[tuple[int, list[Generation]] | None] = [None] * len(requests)
+        groups: dict[GenerationOptions, list[int]] = {}
+        for i, request in enumerate(requests):
+            groups.setdefault(request.options, []).append(i)
+        for options, indexes in groups.items():
+            for i, generations in zip(
+                indexes, self._generate_group([encoded[i] for i in indexes], options), strict=True
+            ):
+                results[i] = (len(encoded[i]), generations)
+        return [r for r in results if r is not None]
+
+    def _generate_group(self, prompts: list[list[int]], options: GenerationOptions) -> list[list[Generation]]:
+        import torch
+
+        width = max(len(p) for p in prompts)
+        input_ids = torch.tensor([[self.pad_id] * (width - len(p)) + p for p in prompts])
+        attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        kwargs = self._kwargs(options, width)
+        with torch.inference_mode():
+            output = self.model.generate(input_ids=input_ids, attention_mask=attention, **kwargs)
+        new = output[:, width:].tolist()
+        limit, per = kwargs["max_new_tokens"], kwargs["num_return_sequences"]
+        if per == 1:  # greedy choices are all the same: decode once, repeat
+            return [[self._finish(new[i], options, limit)] * options.n for i in range(len(prompts))]
+        return [[self._finish(new[i * per + j], options, limit) for j in range(per)] for i in range(len(prompts))]
+
+    def stream(self, request: LLMRequest) -> Iterator[tuple[str, str | None]]:
+        """Generate one choice token by token.
+
+        Yields:
+            ``(text_piece, None)`` while generating, then ``("", finish_reason)`` once.
+        """
+        import torch
+        from transformers import TextIteratorStreamer
+
+        ids = self._encode(request)
+        options = request.options
+        kwargs = self._kwargs(GenerationOptions(**{**options.__dict__, "n": 1}), len(ids))
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    self.model.generate(
+                        input_ids=torch.tensor([ids]),
+                        attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                        streamer=streamer,
+                        **kwargs,
+                    )
+            except BaseException as exc:  # reported to the consumer below
+                errors.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=run, name="mltrail-generate", daemon=True)
+        thread.start()
+        hold = max((len(s) for s in options.stop), default=1) - 1
+        text, sent, hit = "", 0, False
+        for piece in streamer:
+            text += piece
+            cut, hit = cut_at_stop(text, options.stop)
+            if hit:
+                text = cut
+                break
+            safe = len(text) - hold
+            if safe > sent:
+                yield text[sent:safe], None
+                sent = safe
+        if hit:  # drain: generation ends on its own through stop_strings
+            for _ in streamer:
+                pass
+        thread.join()
+        if errors:
+            raise errors[0]
+        if len(text) > sent:
+            yield text[sent:], None
+        tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
+        reason = "stop" if hit or tokens < kwargs["max_new_tokens"] else "length"
+        yield "", reason
