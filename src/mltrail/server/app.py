@@ -109,13 +109,14 @@ def create_app(
         cors_origins: origins allowed by CORS; none by default.
         max_body_bytes: largest JSON request body; bigger ones get 413. Artifact uploads stream and are exempt.
     """
-    from mltrail.server.routes import artifacts, meta, registry
+    from mltrail.server.routes import artifacts, meta, registry, ui
 
     routes: list[BaseRoute] = [
         *meta.routes(ctx),
         *artifacts.routes(ctx),
         *registry.routes(ctx),
         *endpoint_routes(all_endpoints(), ctx),
+        *ui.routes(),  # last: the web UI's catch-all (never API paths)
     ]
     middleware = [
         Middleware(HostCheckMiddleware, allowed_hosts=allowed_hosts),

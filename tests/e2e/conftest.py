@@ -1,0 +1,174 @@
+"""End-to-end UI tests: a live mltrail server with seeded data, driven in Chromium by Playwright.
+
+Needs: the built UI (``npm --prefix ui ci && npm --prefix ui run build``), Chromium at /usr/bin/chromium
+(or ``MLTRAIL_CHROMIUM``), and the ``playwright`` Python package. Each missing piece skips with its reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mltrail.server.routes.ui import BUILD_COMMAND, STATIC_DIR
+from tests.server.live import live_server
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+N_RUNS = 30
+
+
+def chromium_path() -> str | None:
+    explicit = os.environ.get("MLTRAIL_CHROMIUM")
+    if explicit:
+        return explicit if os.path.exists(explicit) else None
+    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):
+        if os.path.exists(candidate):
+            return candidate
+    return shutil.which("chromium")
+
+
+def _call(base: str, path: str, body: dict[str, Any] | None = None, method: str | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        f"{base}/api/2.0/mlflow/{path}",
+        data=data,
+        method=method or ("POST" if data is not None else "GET"),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req) as res:
+        raw = res.read()
+    return json.loads(raw) if raw else {}
+
+
+def _put_artifact(base: str, artifact_uri: str, name: str, content: bytes) -> None:
+    assert artifact_uri.startswith("mlflow-artifacts:"), artifact_uri
+    path = artifact_uri.split(":", 1)[1].lstrip("/")
+    req = urllib.request.Request(f"{base}/api/2.0/mlflow-artifacts/artifacts/{path}/{name}", data=content, method="PUT")
+    urllib.request.urlopen(req).read()
+
+
+# A 1x1 red PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003010100"
+    "c9fe92ef0000000049454e44ae426082"
+)
+
+
+def seed(base: str) -> dict[str, Any]:
+    """Two experiments; N_RUNS runs with params, a metric history, tags and artifacts; a registered model."""
+    exp = _call(base, "experiments/create", {"name": "vision-baseline"})["experiment_id"]
+    other = _call(base, "experiments/create", {"name": "nlp-sweep"})["experiment_id"]
+    runs = []
+    for i in range(N_RUNS):
+        run = _call(
+            base,
+            "runs/create",
+            {
+                "experiment_id": exp,
+                "run_name": f"run-{i:02d}",
+                "start_time": 1_700_000_000_000 + i * 1000,
+                "user_id": "alice",
+            },
+        )["run"]
+        run_id = run["info"]["run_id"]
+        acc = round(0.5 + i / (2 * N_RUNS), 4)  # increases with i: run-29 is the best
+        metrics = [
+            {"key": "loss", "value": math.exp(-s / 10) + i / 100, "timestamp": 1_700_000_000_000 + s * 100, "step": s}
+            for s in range(50)
+        ]
+        metrics.append({"key": "acc", "value": acc, "timestamp": 1_700_000_010_000, "step": 49})
+        _call(
+            base,
+            "runs/log-batch",
+            {
+                "run_id": run_id,
+                "metrics": metrics,
+                "params": [
+                    {"key": "lr", "value": "0.01" if i % 2 else "0.1"},
+                    {"key": "optimizer", "value": "adam"},
+                    {"key": "batch_size", "value": str(32 * (1 + i % 3))},
+                ],
+                "tags": [{"key": "team", "value": "vision"}],
+            },
+        )
+        _call(base, "runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_060_000 + i * 1000})
+        runs.append({"id": run_id, "name": f"run-{i:02d}", "acc": acc, "artifact_uri": run["info"]["artifact_uri"]})
+    first = runs[0]
+    _put_artifact(base, first["artifact_uri"], "notes.txt", b"hello from the e2e seed\n")
+    config = json.dumps({"lr": 0.1, "layers": [64, 32]}).encode()
+    _put_artifact(base, first["artifact_uri"], "config/params.json", config)
+    _put_artifact(base, first["artifact_uri"], "plots/dot.png", PNG)
+    _call(base, "registered-models/create", {"name": "vision-classifier", "description": "Best vision model"})
+    _call(
+        base,
+        "model-versions/create",
+        {"name": "vision-classifier", "source": f"{first['artifact_uri']}", "run_id": first["id"]},
+    )
+    _call(base, "registered-models/alias", {"name": "vision-classifier", "alias": "champion", "version": "1"})
+    return {"experiment_id": exp, "other_experiment_id": other, "runs": runs}
+
+
+def _missing(reason: str) -> None:
+    """Skip locally; fail under CI (``MLTRAIL_TEST_REQUIRE_BROWSER``), where every piece must be installed."""
+    if os.environ.get("MLTRAIL_TEST_REQUIRE_BROWSER"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
+    if not (STATIC_DIR / "index.html").is_file():
+        _missing(f"the web UI is not built ({STATIC_DIR} has no index.html): run `{BUILD_COMMAND}`")
+    with live_server(tmp_path_factory.mktemp("e2e")) as base:
+        yield base, seed(base)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    exe = chromium_path()
+    if exe is None:
+        _missing("Chromium not found at /usr/bin/chromium (apt-get install -y chromium) or $MLTRAIL_CHROMIUM")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the `playwright` Python package is not installed (pip install playwright)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any, ui_server: tuple[str, dict[str, Any]], request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield pg
+    finally:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        with contextlib.suppress(Exception):  # a screenshot is a by-product; never fail a test on it
+            pg.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

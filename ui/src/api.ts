@@ -1,0 +1,117 @@
+// A thin client for mltrail's MLflow-compatible REST API. Paths are relative so the UI works behind a prefix.
+export const API = 'ajax-api/2.0/mlflow';
+
+export interface KV { key: string; value: string }
+export interface Metric { key: string; value: number; timestamp: number; step: number; run_id?: string }
+export interface Experiment {
+  experiment_id: string; name: string; artifact_location?: string; lifecycle_stage: string;
+  creation_time?: number; last_update_time?: number; tags?: KV[];
+}
+export interface RunInfo {
+  run_id: string; run_name?: string; experiment_id: string; user_id?: string; status: string;
+  start_time?: number; end_time?: number; artifact_uri?: string; lifecycle_stage: string;
+}
+export interface Run { info: RunInfo; data: { metrics?: Metric[]; params?: KV[]; tags?: KV[] }; inputs?: any }
+export interface FileInfo { path: string; is_dir?: boolean; file_size?: number }
+
+export class ApiError extends Error {
+  constructor(message: string, public code?: string, public status?: number) { super(message); }
+}
+
+async function handle<T>(res: Response): Promise<T> {
+  const text = await res.text();
+  let body: any = {};
+  try { body = text ? JSON.parse(text) : {}; } catch { body = { message: text }; }
+  if (!res.ok) throw new ApiError(body.message || res.statusText, body.error_code, res.status);
+  return body as T;
+}
+
+export function query(params: Record<string, unknown>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) v.forEach((x) => q.append(k, String(x)));
+    else q.append(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export async function get<T = any>(path: string, params: Record<string, unknown> = {}): Promise<T> {
+  return handle<T>(await fetch(`${API}/${path}${query(params)}`));
+}
+
+export async function post<T = any>(path: string, body: unknown, method = 'POST'): Promise<T> {
+  return handle<T>(await fetch(`${API}/${path}`, {
+    method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  }));
+}
+
+export const api = {
+  searchExperiments: (filter: string, viewType: string) =>
+    post<{ experiments?: Experiment[] }>('experiments/search', {
+      max_results: 1000, filter: filter || undefined, view_type: viewType, order_by: ['last_update_time DESC'],
+    }),
+  getExperiment: (id: string) => get<{ experiment: Experiment }>('experiments/get', { experiment_id: id }),
+  createExperiment: (name: string) => post<{ experiment_id: string }>('experiments/create', { name }),
+  renameExperiment: (id: string, name: string) => post('experiments/update', { experiment_id: id, new_name: name }),
+  deleteExperiment: (id: string) => post('experiments/delete', { experiment_id: id }),
+  restoreExperiment: (id: string) => post('experiments/restore', { experiment_id: id }),
+  searchRuns: (experimentIds: string[], filter: string, orderBy: string[], pageToken?: string, maxResults = 200,
+    viewType = 'ACTIVE_ONLY') =>
+    post<{ runs?: Run[]; next_page_token?: string }>('runs/search', {
+      experiment_ids: experimentIds, filter: filter || undefined, order_by: orderBy.length ? orderBy : undefined,
+      page_token: pageToken || undefined, max_results: maxResults, run_view_type: viewType,
+    }),
+  getRun: (id: string) => get<{ run: Run }>('runs/get', { run_id: id }),
+  setTag: (runId: string, key: string, value: string) => post('runs/set-tag', { run_id: runId, key, value }),
+  deleteRun: (id: string) => post('runs/delete', { run_id: id }),
+  restoreRun: (id: string) => post('runs/restore', { run_id: id }),
+  listArtifacts: (runId: string, path?: string) =>
+    get<{ root_uri?: string; files?: FileInfo[] }>('artifacts/list', { run_id: runId, path }),
+  historyInterval: (runIds: string[], key: string, maxResults = 1000) =>
+    get<{ metrics?: Metric[] }>('metrics/get-history-bulk-interval', { run_ids: runIds, metric_key: key, max_results: maxResults }),
+  searchModels: (filter: string) =>
+    get<{ registered_models?: any[] }>('registered-models/search', { filter: filter || undefined, max_results: 1000 }),
+  getModel: (name: string) => get<{ registered_model: any }>('registered-models/get', { name }),
+  searchVersions: (name: string) =>
+    get<{ model_versions?: any[] }>('model-versions/search', { filter: `name='${name.replace(/'/g, "\\'")}'`, max_results: 1000 }),
+};
+
+export function artifactUrl(runId: string, path: string): string {
+  return `${API}/get-artifact${query({ run_id: runId, path })}`;
+}
+
+// ---------------------------------------------------------------------------------------- formatting
+export function fmtTime(ms?: number): string {
+  if (!ms) return '';
+  const d = new Date(Number(ms));
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function fmtDuration(start?: number, end?: number): string {
+  if (!start) return '';
+  const ms = Number(end || Date.now()) - Number(start);
+  if (ms < 1000) return `${ms}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${Math.round(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h ${Math.round((s % 3600) / 60)}m`;
+}
+
+export function fmtValue(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'number') {
+    if (Number.isInteger(v)) return String(v);
+    return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+  }
+  return String(v);
+}
+
+export function fmtBytes(n?: number): string {
+  if (n === undefined || n === null) return '';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}

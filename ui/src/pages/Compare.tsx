@@ -1,0 +1,98 @@
+import { useEffect, useMemo, useState } from 'react';
+import { api, fmtValue, Metric, Run } from '../api';
+import { href, navigate } from '../router';
+import { Chart, PALETTE, Series, smooth } from '../components/Chart';
+import { ErrorBox } from '../components/Common';
+
+export function paramDiff(runs: Run[]): { key: string; values: (string | undefined)[]; differs: boolean }[] {
+  const keys = new Set<string>();
+  runs.forEach((r) => r.data.params?.forEach((p) => keys.add(p.key)));
+  return [...keys].sort().map((key) => {
+    const values = runs.map((r) => r.data.params?.find((p) => p.key === key)?.value);
+    return { key, values, differs: new Set(values).size > 1 };
+  });
+}
+
+export function ComparePage({ params }: { params: URLSearchParams }) {
+  const ids = (params.get('runs') || '').split(',').filter(Boolean);
+  const metricParam = params.get('metric');
+  const xMode = params.get('x') || 'step';
+  const logY = params.get('log') === '1';
+  const smoothing = Number(params.get('smooth') || 0);
+  const onlyDiff = params.get('diff') === '1';
+  const [runs, setRuns] = useState<Run[]>([]);
+  const [points, setPoints] = useState<Metric[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  const setUrl = (patch: Record<string, string | undefined>) => {
+    const cur: Record<string, string | undefined> = {};
+    params.forEach((v, k) => { cur[k] = v; });
+    navigate('/compare', { ...cur, ...patch }, true);
+  };
+
+  useEffect(() => {
+    Promise.all(ids.map((id) => api.getRun(id).then((r) => r.run))).then(setRuns).catch((e) => setError(String(e.message || e)));
+  }, [ids.join(',')]);
+
+  const metricKeys = useMemo(() => {
+    const s = new Set<string>();
+    runs.forEach((r) => r.data.metrics?.forEach((m) => s.add(m.key)));
+    return [...s].sort();
+  }, [runs]);
+  const metric = metricParam && metricKeys.includes(metricParam) ? metricParam : metricKeys[0];
+
+  useEffect(() => {
+    if (!metric || !ids.length) return;
+    api.historyInterval(ids.slice(0, 100), metric, 1000).then((r) => setPoints(r.metrics || []))
+      .catch((e) => setError(String(e.message || e)));
+  }, [metric, ids.join(',')]);
+
+  const series: Series[] = useMemo(() => runs.map((r) => {
+    const own = points.filter((p) => p.run_id === r.info.run_id).sort((a, b) => a.step - b.step);
+    const t0 = own.length ? Math.min(...own.map((p) => Number(p.timestamp))) : 0;
+    const pts = own.map((p) => ({
+      x: xMode === 'time' ? Number(p.timestamp) / 1000 : xMode === 'relative' ? (Number(p.timestamp) - t0) / 1000 : Number(p.step),
+      y: Number(p.value),
+    }));
+    return { label: r.info.run_name || r.info.run_id, points: smooth(pts, smoothing) };
+  }), [runs, points, xMode, smoothing]);
+
+  const summary = runs.map((r) => {
+    const vs = points.filter((p) => p.run_id === r.info.run_id).sort((a, b) => a.step - b.step).map((p) => Number(p.value));
+    return { run: r, min: vs.length ? Math.min(...vs) : undefined, max: vs.length ? Math.max(...vs) : undefined,
+      last: r.data.metrics?.find((m) => m.key === metric)?.value };
+  });
+  const diff = paramDiff(runs).filter((d) => !onlyDiff || d.differs);
+
+  return (
+    <div className="page">
+      <div className="crumbs"><a href="#/">Experiments</a> / compare {ids.length} runs</div>
+      <h1>Compare runs</h1>
+      <ErrorBox error={error} />
+      {!ids.length && <p className="muted">Select runs in a runs table and press Compare.</p>}
+      <div className="toolbar">
+        <label>Metric <select aria-label="Metric" value={metric || ''} onChange={(e) => setUrl({ metric: e.target.value })}>
+          {metricKeys.map((k) => <option key={k} value={k}>{k}</option>)}</select></label>
+        <label>X axis <select aria-label="X axis" value={xMode} onChange={(e) => setUrl({ x: e.target.value })}>
+          <option value="step">Step</option><option value="relative">Relative time (s)</option><option value="time">Wall time (s)</option></select></label>
+        <label><input type="checkbox" checked={logY} onChange={(e) => setUrl({ log: e.target.checked ? '1' : undefined })} /> Log scale</label>
+        <label>Smoothing <input type="range" min={0} max={0.99} step={0.01} value={smoothing}
+          onChange={(e) => setUrl({ smooth: e.target.value === '0' ? undefined : e.target.value })} /> {smoothing}</label>
+      </div>
+      {metric && series.length > 0 && <Chart series={series} xLabel={xMode} logY={logY} title={metric} />}
+      <h3>{metric} summary</h3>
+      <table className="grid summary"><thead><tr><th>Run</th><th>Min</th><th>Max</th><th>Last</th></tr></thead>
+        <tbody>{summary.map((s, i) => (
+          <tr key={s.run.info.run_id}><td><span className="swatch" style={{ background: PALETTE[i % PALETTE.length] }} />
+            <a href={href(`/runs/${s.run.info.run_id}`)}>{s.run.info.run_name || s.run.info.run_id}</a></td>
+            <td className="mono">{fmtValue(s.min)}</td><td className="mono">{fmtValue(s.max)}</td><td className="mono">{fmtValue(s.last)}</td></tr>))}
+        </tbody></table>
+      <h3>Params <label className="muted small"><input type="checkbox" checked={onlyDiff}
+        onChange={(e) => setUrl({ diff: e.target.checked ? '1' : undefined })} /> only differences</label></h3>
+      <table className="grid param-diff"><thead><tr><th>Param</th>{runs.map((r) => <th key={r.info.run_id}>{r.info.run_name || r.info.run_id}</th>)}</tr></thead>
+        <tbody>{diff.map((d) => (
+          <tr key={d.key} className={d.differs ? 'differs' : ''}><td>{d.key}</td>{d.values.map((v, i) => <td key={i} className="mono">{v ?? '—'}</td>)}</tr>))}
+        </tbody></table>
+    </div>
+  );
+}

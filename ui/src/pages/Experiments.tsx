@@ -1,0 +1,87 @@
+import { useEffect, useState } from 'react';
+import { api, Experiment, fmtTime } from '../api';
+import { href, navigate } from '../router';
+import { ErrorBox } from '../components/Common';
+
+export function ExperimentsPage({ params }: { params: URLSearchParams }) {
+  const q = params.get('q') || '';
+  const view = params.get('view') || 'ACTIVE_ONLY';
+  const [search, setSearch] = useState(q);
+  const [items, setItems] = useState<Experiment[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [newName, setNewName] = useState('');
+  const [editing, setEditing] = useState<{ id: string; name: string } | null>(null);
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => {
+    const filter = q ? `name ILIKE '%${q.replace(/'/g, "\\'")}%'` : '';
+    api.searchExperiments(filter, view)
+      .then((r) => { setItems(r.experiments || []); setError(null); })
+      .catch((e) => setError(String(e.message || e)));
+  }, [q, view, tick]);
+
+  const act = (p: Promise<unknown>) => p.then(() => setTick((t) => t + 1)).catch((e) => setError(String(e.message || e)));
+
+  return (
+    <div className="page">
+      <h1>Experiments</h1>
+      <div className="toolbar">
+        <form onSubmit={(e) => { e.preventDefault(); navigate('/', { q: search, view }); }}>
+          <input aria-label="Search experiments" placeholder="Search experiments by name" value={search}
+            onChange={(e) => setSearch(e.target.value)} />
+          <button type="submit">Search</button>
+        </form>
+        <select aria-label="Lifecycle" value={view} onChange={(e) => navigate('/', { q, view: e.target.value })}>
+          <option value="ACTIVE_ONLY">Active</option>
+          <option value="DELETED_ONLY">Deleted</option>
+          <option value="ALL">All</option>
+        </select>
+        <form onSubmit={(e) => {
+          e.preventDefault();
+          if (newName.trim()) act(api.createExperiment(newName.trim()).then(() => setNewName('')));
+        }}>
+          <input aria-label="New experiment name" placeholder="New experiment name" value={newName}
+            onChange={(e) => setNewName(e.target.value)} />
+          <button type="submit">Create</button>
+        </form>
+      </div>
+      <ErrorBox error={error} />
+      {items === null ? <p className="muted">Loading…</p> : items.length === 0 ? <p className="muted">No experiments.</p> : (
+        <table className="grid experiments">
+          <thead><tr><th>Name</th><th>ID</th><th>Created</th><th>Last update</th><th>State</th><th /></tr></thead>
+          <tbody>
+            {items.map((e) => (
+              <tr key={e.experiment_id} data-experiment={e.name}>
+                <td>
+                  {editing && editing.id === e.experiment_id ? (
+                    <form onSubmit={(ev) => {
+                      ev.preventDefault();
+                      act(api.renameExperiment(e.experiment_id, editing.name).then(() => setEditing(null)));
+                    }}>
+                      <input aria-label="Rename" autoFocus value={editing.name}
+                        onChange={(ev) => setEditing({ id: e.experiment_id, name: ev.target.value })} />
+                      <button type="submit">Save</button>
+                      <button type="button" onClick={() => setEditing(null)}>Cancel</button>
+                    </form>
+                  ) : <a href={href(`/experiments/${e.experiment_id}`)}>{e.name}</a>}
+                </td>
+                <td>{e.experiment_id}</td>
+                <td>{fmtTime(e.creation_time)}</td>
+                <td>{fmtTime(e.last_update_time)}</td>
+                <td>{e.lifecycle_stage}</td>
+                <td className="actions">
+                  <button onClick={() => setEditing({ id: e.experiment_id, name: e.name })}>Rename</button>
+                  {e.lifecycle_stage === 'deleted'
+                    ? <button onClick={() => act(api.restoreExperiment(e.experiment_id))}>Restore</button>
+                    : <button className="danger" onClick={() => {
+                        if (window.confirm(`Delete experiment "${e.name}"?`)) act(api.deleteExperiment(e.experiment_id));
+                      }}>Delete</button>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
