@@ -36,16 +36,19 @@ def main() -> None:
     if onnx_dir is None:
         from build_tiny_phi3 import build, convert_to_onnx_genai
 
-        onnx_dir = os.path.abspath("tiny-phi3/onnx-int4")
+        hf_dir, onnx_dir = os.path.abspath("tiny-phi3/hf"), os.path.abspath("tiny-phi3/onnx-int4")
         if not os.path.isdir(onnx_dir):
-            build("tiny-phi3/hf")
-            convert_to_onnx_genai("tiny-phi3/hf", onnx_dir)
+            if not os.path.isdir(hf_dir):
+                build(hf_dir)
+            convert_to_onnx_genai(hf_dir, onnx_dir)  # absolute: the builder runs in its cache folder
     example = {"prompt": PROMPT}
     with mltrail.start_run():
         info = mltrail.pyfunc.log_model(
             name="phi3-onnx",
             python_model=Phi3Model(),
             artifacts={"phi3-mini-onnx": onnx_dir},
+            # the class is pickled by reference: ship its module so the server can import it anywhere
+            code_paths=[os.path.join(os.path.dirname(os.path.abspath(__file__)), "phi3_onnx_model.py")],
             input_example=example,
             signature=infer_signature(example, ["Run"]),
             extra_pip_requirements=["onnxruntime-genai==0.18.0", "numpy"],

@@ -58,6 +58,31 @@ def test_invocations_bad_request_in_mlflow_shape(server: str, body: dict[str, An
     assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE" and message in r.json()["message"]
 
 
+def test_invocations_stream_is_sse(server: str) -> None:
+    """MLflow 3.18 answers ``"stream": true`` on /invocations with a 400; mltrail streams chat.completion.chunk."""
+    body = {"messages": SPAIN, "max_tokens": 20, "stream": True}
+    with httpx.stream("POST", f"{server}/invocations", json=body) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in r.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == SPAIN_ANSWER
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_invocations_stream_bad_request_in_mlflow_shape(server: str) -> None:
+    r = httpx.post(f"{server}/invocations", json={"messages": SPAIN, "max_tokens": 0, "stream": True})
+    assert r.status_code == 400
+    assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE" and "max_tokens" in r.json()["message"]
+
+
+def test_invocations_stream_false_is_a_bare_list(server: str) -> None:
+    r = httpx.post(f"{server}/invocations", json={"messages": SPAIN, "max_tokens": 20, "stream": False})
+    assert r.status_code == 200 and r.json()[0]["choices"][0]["message"]["content"] == SPAIN_ANSWER
+
+
 def test_openai_client_chat(server: str) -> None:
     client = openai.OpenAI(base_url=f"{server}/v1", api_key="unused")
     [model] = client.models.list().data

@@ -33,7 +33,7 @@ from mltrail.serving.batching import AdaptiveBatcher
 from mltrail.serving.encode import dumps
 from mltrail.serving.errors import serving_error, with_serving_fields
 from mltrail.serving.formats import CONTENT_TYPE_JSON, parse_content_type
-from mltrail.serving.openai import openai_routes
+from mltrail.serving.openai import OpenAIRoutes, openai_routes
 from mltrail.serving.scoring import Scorer
 
 logger = logging.getLogger("mltrail.serving")
@@ -122,6 +122,7 @@ class ScoringApp:
         )
         self._version = _version().encode()
         self.inline = InlineGate()
+        self.chat: OpenAIRoutes | None = None  # set by create_app for chat models: streams {"stream": true}
 
     async def ping(self, request: Request) -> Response:
         """Health check: the model is loaded once the app exists."""
@@ -136,7 +137,11 @@ class ScoringApp:
         mime, reason = parse_content_type(request.headers.get("content-type"))
         if mime is None:
             return Response(reason, status_code=415, media_type="text/plain")
-        status, payload = await self._invoke(await request.body(), mime)
+        body = await request.body()
+        streamed = await self._chat_stream(body, mime)
+        if streamed is not None:
+            return streamed
+        status, payload = await self._invoke(body, mime)
         return Response(payload, status_code=status, media_type=JSON)
 
     async def invocations_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -163,8 +168,19 @@ class ScoringApp:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        status, payload = await self._invoke(chunks[0] if len(chunks) == 1 else b"".join(chunks), mime)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        streamed = await self._chat_stream(body, mime)
+        if streamed is not None:
+            await streamed(scope, receive, send)
+            return
+        status, payload = await self._invoke(body, mime)
         await _send(send, status, payload, b"application/json")
+
+    async def _chat_stream(self, body: bytes, mime: str) -> Response | None:
+        """The SSE response of a chat model to ``{"messages": ..., "stream": true}``, else None."""
+        if self.chat is None or mime != CONTENT_TYPE_JSON or b'"stream"' not in body:
+            return None
+        return await self.chat.invocations_stream(body, error_response)
 
     async def _invoke(self, body: bytes, mime: str) -> tuple[int, bytes]:
         """(status, JSON body) for a request body of a served content type."""
@@ -231,6 +247,7 @@ def create_app(model: Any, options: AppOptions | None = None) -> Starlette:
     ]
     chat_routes, chat = openai_routes(scoring.scorer.model, scoring.options.timeout, scoring.options.max_batch_size)
     routes += chat_routes
+    scoring.chat = chat
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -5,6 +5,9 @@ They are added to the scoring app when the served model is a chat model (``metad
 pyfunc ``predict`` / ``predict_stream``, so any chat flavor works. Concurrent non-streamed requests are combined by a
 :class:`ChatBatcher` into one ``predict`` call with several rows, which flavors that batch (transformers) generate
 together. Errors are OpenAI's ``{"error": {"message", "type", "param", "code"}}`` with status 400 for bad requests.
+
+``POST /invocations`` with ``{"messages": [...], "stream": true}`` (which MLflow 3.18 answers 400) is streamed the
+same way, with errors before the first chunk in MLflow's shape (:meth:`OpenAIRoutes.invocations_stream`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -201,12 +204,38 @@ class OpenAIRoutes:
             completion = {**completion, "model": self.name}
         return Response(json.dumps(completion), media_type=JSON)
 
-    async def _stream(self, row: dict[str, Any], body: dict[str, Any]) -> Response:
+    async def invocations_stream(self, raw: bytes, error: Callable[[MltrailError], Response]) -> Response | None:
+        """``POST /invocations`` with ``{"messages": [...], "stream": true}``: chat.completion.chunk events over SSE.
+
+        MLflow 3.18 answers such a request 400; mltrail streams it as ``/v1/chat/completions`` does. Returns None
+        when the body is not a streamed chat request (the caller scores it as usual). Errors before the first
+        chunk are answered by ``error`` (MLflow's shape).
+        """
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or body.get("stream") is not True or "messages" not in body:
+            return None
+        try:
+            row = to_model_row(body)
+        except MltrailError as exc:
+            return error(exc)
+        return await self._stream(row, body, error)
+
+    async def _stream(
+        self, row: dict[str, Any], body: dict[str, Any], error: Callable[[MltrailError], Response] | None = None
+    ) -> Response:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         try:
             chunks: Iterator[Any] = await run_in_threadpool(self.model.predict_stream, row)
             first = await run_in_threadpool(next, chunks, None)  # errors before the first token become a 400
         except BaseException as exc:
+            if error is not None:
+                if isinstance(exc, MltrailError):
+                    return error(exc)
+                logger.exception("Unhandled error in a streamed /invocations", exc_info=exc)
+                return error(MltrailError(f"Internal error: {type(exc).__name__}: {exc}"))
             return _error_for(exc)
 
         async def events() -> AsyncIterator[bytes]:

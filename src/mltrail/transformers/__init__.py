@@ -35,6 +35,8 @@ LOADER_MODULE = "mlflow.transformers"
 MODEL_BINARY = "model"
 COMPONENTS_DIR = "components"
 _COMPONENTS = ("tokenizer", "feature_extractor", "image_processor", "processor")
+#: Pipeline tasks that transformers 5 removed; :class:`Seq2SeqPipeline` stands in for them.
+SEQ2SEQ_TASKS = ("text2text-generation", "summarization", "translation")
 
 _logger = logging.getLogger(__name__)
 
@@ -43,12 +45,14 @@ def _as_pipeline(transformers_model: Any, task: str | None) -> Any:
     """A pipeline from a pipeline or MLflow's ``{"model": ..., "tokenizer": ...}`` dict."""
     import transformers
 
-    if isinstance(transformers_model, transformers.Pipeline):
+    if isinstance(transformers_model, (transformers.Pipeline, Seq2SeqPipeline)):
         return transformers_model
     if isinstance(transformers_model, dict) and "model" in transformers_model:
         pipeline_task = task if task and task not in LLM_TASKS else None
         if pipeline_task is None and task in LLM_TASKS:
             pipeline_task = "text-generation"
+        if pipeline_task in SEQ2SEQ_TASKS and not _has_pipeline_task(pipeline_task):
+            return Seq2SeqPipeline(pipeline_task, transformers_model["model"], transformers_model.get("tokenizer"))
         return transformers.pipeline(task=pipeline_task, **transformers_model)
     raise MltrailError.invalid_parameter_value(
         "transformers_model must be a transformers.Pipeline or a dict with 'model' and 'tokenizer', "
@@ -124,7 +128,7 @@ def save_model(
         "code": code,
         "components": components,
         "framework": "pt",
-        "instance_type": type(pipeline).__name__,
+        "instance_type": _instance_type(pipeline),
         "model_binary": MODEL_BINARY,
         "pipeline_model_type": type(pipeline.model).__name__,
         "source_model_name": source,
@@ -210,12 +214,76 @@ def _flavor_conf(model_dir: str) -> dict[str, Any]:
     return conf
 
 
+def _has_pipeline_task(task: str) -> bool:
+    """Whether the installed transformers still has the pipeline ``task`` (5.x removed the seq2seq ones)."""
+    from transformers.pipelines import check_task
+
+    try:
+        check_task(task)
+    except KeyError:
+        return False
+    return True
+
+
+def _make_pipeline(task: str | None, components: dict[str, Any]) -> Any:
+    import transformers
+
+    if task in SEQ2SEQ_TASKS and not _has_pipeline_task(task):
+        return Seq2SeqPipeline(task, components["model"], components.get("tokenizer"))
+    return transformers.pipeline(task=task, **components)
+
+
+def _instance_type(pipeline: Any) -> str:
+    """The pipeline class name MLflow records (the transformers 4 name for :class:`Seq2SeqPipeline`)."""
+    if isinstance(pipeline, Seq2SeqPipeline):
+        names = {"summarization": "SummarizationPipeline", "text2text-generation": "Text2TextGenerationPipeline"}
+        return names.get(pipeline.task, "TranslationPipeline")
+    return type(pipeline).__name__
+
+
+class Seq2SeqPipeline:
+    """``text2text-generation``/``summarization``/``translation`` for transformers 5, which removed those pipelines.
+
+    Called like the 4.x pipelines: ``pipe(texts, max_new_tokens=..., **generate_kwargs)`` returns one
+    ``{"generated_text" | "summary_text" | "translation_text": str}`` per text; models saved by MLflow (or by
+    mltrail under transformers 4) with those tasks load into it.
+    """
+
+    def __init__(self, task: str, model: Any, tokenizer: Any) -> None:
+        if tokenizer is None:
+            raise MltrailError.invalid_parameter_value(f"A {task} model needs a tokenizer")
+        self.task = task
+        self.model = model
+        self.tokenizer = tokenizer
+
+    def save_pretrained(self, path: str) -> None:
+        """Save the model and tokenizer into ``path``."""
+        self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+
+    def __call__(self, texts: str | Sequence[str], **kwargs: Any) -> list[dict[str, str]]:
+        import torch
+
+        key = {"summarization": "summary_text"}.get(self.task, "generated_text")
+        if self.task.startswith("translation"):
+            key = "translation_text"
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        kwargs.pop("return_full_text", None)
+        inputs = self.tokenizer(batch, return_tensors="pt", padding=True, truncation=True)
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, **kwargs)
+        decoded = self.tokenizer.batch_decode(output, skip_special_tokens=True)
+        return [{key: text.strip()} for text in decoded]
+
+
 def _load_components(model_dir: str, conf: dict[str, Any], device: Any = None) -> dict[str, Any]:
     import transformers
 
     binary = os.path.join(model_dir, conf.get("model_binary", MODEL_BINARY))
     task = conf.get("task")
     auto = transformers.AutoModelForCausalLM if task == "text-generation" else None
+    if task in SEQ2SEQ_TASKS:
+        auto = transformers.AutoModelForSeq2SeqLM
     if auto is not None:
         model = auto.from_pretrained(binary)
     else:
@@ -245,8 +313,6 @@ def load_model(
     Raises:
         MltrailError: INVALID_PARAMETER_VALUE when the model has no transformers flavor or for a bad return_type.
     """
-    import transformers
-
     from mltrail.models.uris import download_model
 
     if return_type not in ("pipeline", "components"):
@@ -258,7 +324,7 @@ def load_model(
     components = _load_components(local, conf, device)
     if return_type == "components":
         return {**components, "task": conf.get("task")}
-    return transformers.pipeline(task=conf.get("task"), **components)
+    return _make_pipeline(conf.get("task"), components)
 
 
 class _Wrapper:
@@ -398,8 +464,6 @@ def _plain_predict(pipeline: Any, data: Any, params: dict[str, Any]) -> Any:
 def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _Wrapper:
     """The pyfunc implementation for the model directory ``path``."""
     conf = _flavor_conf(path)
-    import transformers
-
     components = _load_components(path, conf)
-    pipeline = transformers.pipeline(task=conf.get("task"), **components)
+    pipeline = _make_pipeline(conf.get("task"), components)
     return _Wrapper(pipeline, conf.get("inference_task"), model_config, conf.get("source_model_name"))

@@ -158,8 +158,14 @@ def _combine(expr: Expr, leaf: Any) -> ColumnElement[bool]:
 
 
 def _nulls_last(value: ColumnElement[Any], ascending: bool, missing: ColumnElement[Any] | None = None) -> list[Any]:
+    return [e.asc() if asc else e.desc() for e, asc in _nulls_last_keys(value, ascending, missing)]
+
+
+def _nulls_last_keys(
+    value: ColumnElement[Any], ascending: bool, missing: ColumnElement[Any] | None = None
+) -> list[tuple[ColumnElement[Any], bool]]:
     rank = sa.case((value.is_(None), 1), else_=0) if missing is None else missing
-    return [rank.asc(), value.asc() if ascending else value.desc()]
+    return [(rank, True), (value, ascending)]
 
 
 # ------------------------------------------------------------------------------------------------- runs
@@ -216,47 +222,113 @@ def runs_query(
     view: ViewType,
     order_by: Sequence[str] | None,
     dialect: str,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> sa.Select[Any]:
-    """The one statement that selects matching runs in order (add LIMIT/OFFSET for a page).
+    """The one statement that selects matching runs in order, with ``LIMIT``/``OFFSET`` when ``limit`` is given.
 
     Raises:
         MltrailError: INVALID_PARAMETER_VALUE for a bad filter or order_by.
     """
     expr = parse_filter(filter_string, RUNS)
     clauses = RUNS.complete_order_by(parse_order_by(order_by, RUNS))
-    query = sa.select(*_load.RUN_COLUMNS).where(
-        runs.c.experiment_id.in_(list(experiment_ids)), runs.c.lifecycle_stage.in_(view.stages)
-    )
+    where: list[ColumnElement[bool]] = [
+        runs.c.experiment_id.in_(list(experiment_ids)),
+        runs.c.lifecycle_stage.in_(view.stages),
+    ]
     if expr is not None:
-        query = query.where(_combine(expr, lambda c: _run_leaf(c, dialect)))
+        where.append(_combine(expr, lambda c: _run_leaf(c, dialect)))
+    first = clauses[0].identifier
+    if dialect == "postgresql" and limit is not None and first.kind == "metric" and first.aggregate is None:
+        return _runs_by_metric_index(where, clauses, limit, offset)
     source: Any = runs
-    order: list[Any] = []
+    keys: list[tuple[ColumnElement[Any], bool]] = []
     for index, clause in enumerate(clauses):
-        source, keys = _run_order(source, index, clause)
-        order.extend(keys)
-    return query.select_from(source).order_by(*order)
+        source, clause_keys = _run_order(source, index, clause)
+        keys.extend(clause_keys)
+    query = (
+        sa.select(*_load.RUN_COLUMNS)
+        .select_from(source)
+        .where(*where)
+        .order_by(*(e.asc() if asc else e.desc() for e, asc in keys))
+    )
+    return query if limit is None else query.limit(limit).offset(offset)
 
 
-def _run_order(source: Any, index: int, clause: OrderBy) -> tuple[Any, list[Any]]:
+def _runs_by_metric_index(
+    where: list[ColumnElement[bool]], clauses: Sequence[OrderBy], limit: int, offset: int
+) -> sa.Select[Any]:
+    """Runs sorted by a metric's latest value, as two branches PostgreSQL can each stop early.
+
+    The single-statement form sorts by ``CASE`` (missing, NaN, value) first, which no index serves, so
+    PostgreSQL sorts every match. Here runs with a non-NaN value walk ``ix_latest_metrics_key_value`` in order
+    (an incremental sort breaks ties) and stop after ``offset + limit`` rows; runs with a NaN or no value come
+    from a second branch; the outer query orders the union as the single statement would.
+    """
+    ident, ascending = clauses[0].identifier, clauses[0].ascending
+    wanted = offset + limit
+    lm = latest_metrics.alias("order_m0")
+    present = runs.join(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key, lm.c.is_nan.is_(False)))
+    absent = runs.outerjoin(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key))
+    rest: list[tuple[ColumnElement[Any], bool]] = []
+    for index, clause in enumerate(clauses[1:], start=1):
+        join, keys = _run_order_parts(index, clause)
+        if join is not None:
+            present, absent = present.outerjoin(*join), absent.outerjoin(*join)
+        rest.extend(keys)
+
+    def branch(source: Any, rank: ColumnElement[Any], extra: list[ColumnElement[bool]]) -> Any:
+        rank_col, value_col = rank.label("_r"), lm.c.value.label("_v")
+        order = [value_col.asc() if ascending else value_col.desc()]
+        order.extend(e.asc() if asc else e.desc() for e, asc in rest)
+        if extra:
+            order.insert(0, rank_col.asc())
+        return (
+            sa.select(*_load.RUN_COLUMNS, rank_col, value_col, *(e.label(f"_k{i}") for i, (e, _) in enumerate(rest)))
+            .select_from(source)
+            .where(*where, *extra)
+            .order_by(*order)
+            .limit(wanted)
+        )
+
+    missing = sa.case((lm.c.run_uuid.is_(None), 2), else_=1)
+    union = sa.union_all(
+        branch(present, sa.literal(0), []),
+        branch(absent, missing, [sa.or_(lm.c.run_uuid.is_(None), lm.c.is_nan.is_(True))]),
+    ).subquery("ranked")
+    order = [union.c._r.asc(), union.c._v.asc() if ascending else union.c._v.desc()]
+    for i, (_, asc) in enumerate(rest):
+        order.append(union.c[f"_k{i}"].asc() if asc else union.c[f"_k{i}"].desc())
+    return sa.select(*(union.c[c.name] for c in _load.RUN_COLUMNS)).order_by(*order).limit(limit).offset(offset)
+
+
+def _run_order(source: Any, index: int, clause: OrderBy) -> tuple[Any, list[tuple[ColumnElement[Any], bool]]]:
+    join, keys = _run_order_parts(index, clause)
+    return (source if join is None else source.outerjoin(*join)), keys
+
+
+def _run_order_parts(
+    index: int, clause: OrderBy
+) -> tuple[tuple[Any, Any] | None, list[tuple[ColumnElement[Any], bool]]]:
+    """The outer join (table, on) a sort clause needs, if any, and its (expression, ascending) sort keys."""
     ident, asc = clause.identifier, clause.ascending
     if ident.kind == "attribute":
-        return source, _nulls_last(_RUN_ATTRIBUTES[ident.key], asc)
+        return None, _nulls_last_keys(_RUN_ATTRIBUTES[ident.key], asc)
     if ident.kind == "metric":
         lm = latest_metrics.alias(f"order_m{index}")
-        source = source.outerjoin(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key))
+        join = (lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key))
         if ident.aggregate in ("min", "max", "avg"):
             value = {
                 "min": lm.c.min_value,
                 "max": lm.c.max_value,
                 "avg": lm.c.sum_value / sa.func.nullif(lm.c.count_value, 0),
             }[ident.aggregate]
-            return source, _nulls_last(value, asc)
+            return join, _nulls_last_keys(value, asc)
         rank = sa.case((lm.c.run_uuid.is_(None), 2), (lm.c.is_nan.is_(True), 1), else_=0)
-        return source, _nulls_last(lm.c.value, asc, rank)
+        return join, _nulls_last_keys(lm.c.value, asc, rank)
     table = params if ident.kind == "param" else tags
     kv = table.alias(f"order_{ident.kind}{index}")
-    source = source.outerjoin(kv, sa.and_(kv.c.run_uuid == runs.c.run_uuid, kv.c.key == ident.key))
-    return source, _nulls_last(kv.c.value, asc)
+    return (kv, sa.and_(kv.c.run_uuid == runs.c.run_uuid, kv.c.key == ident.key)), _nulls_last_keys(kv.c.value, asc)
 
 
 # ------------------------------------------------------------------------------------------ experiments

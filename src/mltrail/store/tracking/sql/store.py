@@ -734,12 +734,13 @@ class SqlTrackingStore(TrackingStore):
         limit = validate_max_results(max_results, SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD)
         offset = decode_page_token(page_token)
         exp_ids = [parse_experiment_id(e) for e in experiment_ids]
-        query = search.runs_query(exp_ids, filter_string, ViewType.parse(run_view_type), order_by, self._dialect)
+        view = ViewType.parse(run_view_type)
+        query = search.runs_query(exp_ids, filter_string, view, order_by, self._dialect, limit + 1, offset)
 
         def run(conn: Connection) -> PagedList[Run]:
             if not exp_ids:
                 return PagedList([], None)
-            rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
+            rows = conn.execute(query).all()
             token = encode_page_token(offset + limit) if len(rows) > limit else None
             return PagedList(_load.load_runs(conn, rows[:limit], self._dialect), token)
 

@@ -1,7 +1,7 @@
 """Alembic migrations of the tracking schema (run programmatically by :func:`mltrail.store.db.ensure_schema`)."""
 
 #: The newest revision; the store skips Alembic entirely when the version table already records it.
-HEAD = "0001_initial"
+HEAD = "0002_pg_key_value_stats"
 #: Where Alembic finds these scripts.
 SCRIPT_LOCATION = "mltrail.store.tracking.sql:migrations"
 #: The tracking schema's own Alembic version table, so other schemas can share the database.
