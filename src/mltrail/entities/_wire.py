@@ -14,3 +14,8 @@ def compact(fields: Mapping[str, Any]) -> dict[str, Any]:
 def key_values(mapping: Mapping[str, str]) -> list[dict[str, str]]:
     """A ``{key: value}`` mapping as MLflow's repeated ``{"key": k, "value": v}`` messages."""
     return [{"key": k, "value": v} for k, v in mapping.items()]
+
+
+def opt_int(value: Any) -> int | None:
+    """An int64 wire field (a number or a string) as an int, keeping None."""
+    return None if value is None else int(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mltrail.entities._wire import compact, key_values
+from mltrail.entities._wire import compact, key_values, opt_int
 from mltrail.entities.enums import LifecycleStage
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -47,10 +47,6 @@ class Experiment:
             artifact_location=data.get("artifact_location", ""),
             lifecycle_stage=data.get("lifecycle_stage", LifecycleStage.ACTIVE),
             tags={t["key"]: t.get("value", "") for t in data.get("tags", [])},
-            creation_time=_opt_int(data.get("creation_time")),
-            last_update_time=_opt_int(data.get("last_update_time")),
+            creation_time=opt_int(data.get("creation_time")),
+            last_update_time=opt_int(data.get("last_update_time")),
         )
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mltrail.entities._wire import compact, key_values
+from mltrail.entities._wire import compact, key_values, opt_int
 from mltrail.entities.enums import _NamedEnum
 from mltrail.entities.tags import _KeyValue
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
@@ -127,7 +127,7 @@ class ModelVersion:
             name=data.get("name", ""),
             version=str(data.get("version", "")),
             creation_timestamp=int(data.get("creation_timestamp", 0)),
-            last_updated_timestamp=_opt_int(data.get("last_updated_timestamp")),
+            last_updated_timestamp=opt_int(data.get("last_updated_timestamp")),
             description=data.get("description"),
             user_id=data.get("user_id"),
             current_stage=data.get("current_stage", STAGE_NONE),
@@ -183,7 +183,7 @@ class RegisteredModel:
         return cls(
             name=data.get("name", ""),
             creation_timestamp=int(data.get("creation_timestamp", 0)),
-            last_updated_timestamp=_opt_int(data.get("last_updated_timestamp")),
+            last_updated_timestamp=opt_int(data.get("last_updated_timestamp")),
             description=data.get("description"),
             user_id=data.get("user_id"),
             latest_versions=tuple(ModelVersion.from_dict(v) for v in data.get("latest_versions", [])),
@@ -305,11 +305,7 @@ class WebhookDelivery:
             attempts=int(data.get("attempts", 0)),
             creation_timestamp=int(data.get("creation_timestamp", 0)),
             last_updated_timestamp=int(data.get("last_updated_timestamp", 0)),
-            response_code=_opt_int(data.get("response_code")),
+            response_code=opt_int(data.get("response_code")),
             error=data.get("error"),
             payload=data.get("payload"),
         )
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mltrail.entities._wire import compact, key_values
+from mltrail.entities._wire import compact, key_values, opt_int
 from mltrail.entities.dataset import DatasetInput
 from mltrail.entities.enums import LifecycleStage, RunStatus
 from mltrail.entities.metric import Metric
@@ -56,8 +56,8 @@ class RunInfo:
             run_name=data.get("run_name", ""),
             user_id=data.get("user_id", ""),
             status=RunStatus.parse(data.get("status", "RUNNING")),  # type: ignore[arg-type]
-            start_time=_opt_int(data.get("start_time")),
-            end_time=_opt_int(data.get("end_time")),
+            start_time=opt_int(data.get("start_time")),
+            end_time=opt_int(data.get("end_time")),
             artifact_uri=data.get("artifact_uri", ""),
             lifecycle_stage=data.get("lifecycle_stage", LifecycleStage.ACTIVE),
         )
@@ -195,7 +195,3 @@ class Run:
             inputs=RunInputs.from_dict(data.get("inputs", {})),
             outputs=RunOutputs.from_dict(data.get("outputs", {})),
         )
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)

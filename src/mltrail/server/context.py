@@ -85,4 +85,3 @@ class ServerContext:
         files = repo.list_artifacts(listed or None)
         strip = len(prefix) + 1 if prefix else 0
         return [{**f.to_dict(), "path": f.path[strip:]} for f in files]
-

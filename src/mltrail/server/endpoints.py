@@ -62,3 +62,16 @@ class EndpointTable:
             return handler
 
         return register
+
+
+def page_response(items: list[dict[str, Any]], name: str, token: str | None) -> dict[str, Any]:
+    """A paged response as MLflow sends it: the list under ``name`` (left out when empty) and ``next_page_token``."""
+    out: dict[str, Any] = {name: items} if items else {}
+    if token:
+        out["next_page_token"] = token
+    return out
+
+
+def key_value_items(raw: list[dict[str, Any]] | None, cls: type) -> list[Any]:
+    """Parsed ``[{"key", "value"}]`` request items as entities of ``cls`` (a missing value reads as "")."""
+    return [cls(item["key"], item.get("value", "")) for item in raw or []]

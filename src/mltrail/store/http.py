@@ -11,7 +11,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -246,3 +246,13 @@ def decode_response(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MltrailError(f"Unexpected response from {response.request.url}: {data!r}", INVALID_PARAMETER_VALUE)
     return data
+
+
+def drop_none(body: dict[str, Any]) -> dict[str, Any]:
+    """A request body without its unset (None) fields, as MLflow's client leaves them out."""
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def key_value_dicts(items: Sequence[Any] | None) -> list[dict[str, str]]:
+    """Key/value entities (params, tags) as MLflow's repeated ``{"key", "value"}`` messages."""
+    return [{"key": i.key, "value": i.value} for i in items or []]

@@ -200,6 +200,7 @@ class TrackingStoreSuite:
             tracking_store.search_experiments(filter_string="name = ")
 
     def test_search_experiments_default_order(self, tracking_store: TrackingStore) -> None:
+        time.sleep(0.003)  # the Default experiment was created at setup; a same-millisecond tie orders by id
         first = tracking_store.create_experiment("a")
         time.sleep(0.003)
         second = tracking_store.create_experiment("b")

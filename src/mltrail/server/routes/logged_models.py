@@ -6,7 +6,7 @@ from typing import Any
 
 from mltrail.entities import LoggedModelStatus, Param, RunTag
 from mltrail.server.context import ServerContext
-from mltrail.server.endpoints import EndpointTable
+from mltrail.server.endpoints import EndpointTable, key_value_items
 from mltrail.server.protocol import Field
 from mltrail.store.artifacts.base import validate_relative_path
 from mltrail.store.tracking.base import LoggedModelOrderBy
@@ -15,10 +15,6 @@ table = EndpointTable()
 
 _KEY_VALUE = (Field("key", required=True), Field("value"))
 _MODEL_ID = Field("model_id", required=True)
-
-
-def _pairs(raw: list[dict[str, Any]] | None, cls: type) -> list[Any]:
-    return [cls(t["key"], t.get("value", "")) for t in raw or []]
 
 
 @table.route(
@@ -37,8 +33,8 @@ def create_logged_model(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]
         experiment_id=p["experiment_id"],
         name=p.get("name") or None,
         source_run_id=p.get("source_run_id") or None,
-        tags=_pairs(p.get("tags"), RunTag),
-        params=_pairs(p.get("params"), Param),
+        tags=key_value_items(p.get("tags"), RunTag),
+        params=key_value_items(p.get("params"), Param),
         model_type=p.get("model_type") or None,
     )
     return {"model": model.to_dict()}
@@ -108,7 +104,7 @@ def delete_logged_model(ctx: ServerContext, p: dict[str, Any]) -> None:
 @table.route("/logged-models/{model_id}/tags", "PATCH", _MODEL_ID, Field("tags", "objects", item_fields=_KEY_VALUE))
 def set_logged_model_tags(ctx: ServerContext, p: dict[str, Any]) -> None:
     """Set tags on a logged model."""
-    ctx.tracking_store.set_logged_model_tags(p["model_id"], _pairs(p.get("tags"), RunTag))
+    ctx.tracking_store.set_logged_model_tags(p["model_id"], key_value_items(p.get("tags"), RunTag))
 
 
 @table.route("/logged-models/{model_id}/tags/{tag_key:path}", "DELETE", _MODEL_ID, Field("tag_key", required=True))
@@ -120,7 +116,7 @@ def delete_logged_model_tag(ctx: ServerContext, p: dict[str, Any]) -> None:
 @table.route("/logged-models/{model_id}/params", "POST", _MODEL_ID, Field("params", "objects", item_fields=_KEY_VALUE))
 def log_logged_model_params(ctx: ServerContext, p: dict[str, Any]) -> None:
     """Add params to a logged model."""
-    ctx.tracking_store.log_logged_model_params(p["model_id"], _pairs(p.get("params"), Param))
+    ctx.tracking_store.log_logged_model_params(p["model_id"], key_value_items(p.get("params"), Param))
 
 
 @table.route(

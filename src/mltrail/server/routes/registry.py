@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from mltrail.entities import ModelVersionTag, RegisteredModelTag
 from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.server.context import ServerContext
-from mltrail.server.endpoints import EndpointTable
+from mltrail.server.endpoints import EndpointTable, page_response
 from mltrail.server.protocol import Field, dumps
 from mltrail.store.artifacts.base import validate_relative_path
 from mltrail.store.registry.validation import validate_source
@@ -33,13 +33,6 @@ _EXT = ("/api/2.0/mltrail", "/ajax-api/2.0/mltrail")
 
 def _version(p: dict[str, Any]) -> str:
     return str(p["version"])
-
-
-def _page(items: list[dict[str, Any]], name: str, token: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {name: items} if items else {}
-    if token:
-        out["next_page_token"] = token
-    return out
 
 
 # ------------------------------------------------------------------------------------- registered models
@@ -93,14 +86,14 @@ def search_registered_models(ctx: ServerContext, p: dict[str, Any]) -> dict[str,
     page = ctx.registry_store.search_registered_models(
         p.get("filter") or None, p.get("max_results", 100), p.get("order_by"), p.get("page_token") or None
     )
-    return _page([m.to_dict() for m in page], "registered_models", page.token)
+    return page_response([m.to_dict() for m in page], "registered_models", page.token)
 
 
 @table.route("/registered-models/get-latest-versions", ("POST", "GET"), _NAME, Field("stages", "strings"))
 def get_latest_versions(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """The newest version in each stage."""
     versions = ctx.registry_store.get_latest_versions(p["name"], p.get("stages") or None)
-    return _page([v.to_dict() for v in versions], "model_versions", None)
+    return page_response([v.to_dict() for v in versions], "model_versions", None)
 
 
 @table.route("/registered-models/set-tag", "POST", _NAME, Field("key", required=True), Field("value", required=True))
@@ -235,7 +228,7 @@ def search_model_versions(ctx: ServerContext, p: dict[str, Any]) -> dict[str, An
     page = ctx.registry_store.search_model_versions(
         p.get("filter") or None, p.get("max_results", 10000), p.get("order_by"), p.get("page_token") or None
     )
-    return _page([v.to_dict() for v in page], "model_versions", page.token)
+    return page_response([v.to_dict() for v in page], "model_versions", page.token)
 
 
 @table.route("/model-versions/get-download-uri", "GET", _NAME, _VERSION)
@@ -278,7 +271,7 @@ def create_webhook(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
 @table.route("/webhooks/list", "GET", prefixes=_EXT)
 def list_webhooks(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """Every webhook."""
-    return _page([w.to_dict() for w in ctx.registry_store.list_webhooks()], "webhooks", None)
+    return page_response([w.to_dict() for w in ctx.registry_store.list_webhooks()], "webhooks", None)
 
 
 @table.route("/webhooks/get", "GET", Field("webhook_id", required=True), prefixes=_EXT)
@@ -323,7 +316,7 @@ def delete_webhook(ctx: ServerContext, p: dict[str, Any]) -> None:
 def list_webhook_deliveries(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """A webhook's delivery log, newest first."""
     deliveries = ctx.registry_store.list_webhook_deliveries(p["webhook_id"], p.get("max_results", 100))
-    return _page([d.to_dict() for d in deliveries], "deliveries", None)
+    return page_response([d.to_dict() for d in deliveries], "deliveries", None)
 
 
 # ------------------------------------------------------------------------------------- artifact download

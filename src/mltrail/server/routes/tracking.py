@@ -19,7 +19,7 @@ from mltrail.entities import (
 )
 from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.server.context import ServerContext
-from mltrail.server.endpoints import EndpointTable
+from mltrail.server.endpoints import EndpointTable, key_value_items, page_response
 from mltrail.server.protocol import Field
 from mltrail.store.artifacts.base import validate_relative_path
 
@@ -33,19 +33,6 @@ MAX_EXPERIMENT_IDS_PER_DATASET_SEARCH = 20
 MAX_RUN_IDS_PER_BULK_HISTORY = 100
 
 
-def _page(items: list[dict[str, Any]], name: str, token: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if items:
-        out[name] = items
-    if token:
-        out["next_page_token"] = token
-    return out
-
-
-def _tags(raw: list[dict[str, Any]] | None, cls: type) -> list[Any]:
-    return [cls(t["key"], t.get("value", "")) for t in raw or []]
-
-
 # ------------------------------------------------------------------------------------------ experiments
 @table.route(
     "/experiments/create",
@@ -57,7 +44,7 @@ def _tags(raw: list[dict[str, Any]] | None, cls: type) -> list[Any]:
 def create_experiment(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """Create an experiment."""
     experiment_id = ctx.tracking_store.create_experiment(
-        p["name"], p.get("artifact_location") or None, _tags(p.get("tags"), ExperimentTag)
+        p["name"], p.get("artifact_location") or None, key_value_items(p.get("tags"), ExperimentTag)
     )
     return {"experiment_id": experiment_id}
 
@@ -95,7 +82,7 @@ def search_experiments(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
         order_by=p.get("order_by"),
         page_token=p.get("page_token"),
     )
-    return _page([e.to_dict() for e in page], "experiments", page.token)
+    return page_response([e.to_dict() for e in page], "experiments", page.token)
 
 
 @table.route("/experiments/delete", "POST", _EXPERIMENT_ID)
@@ -146,7 +133,7 @@ def search_datasets(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
             f" experiment_ids. Received {len(experiment_ids)} experiment_ids."
         )
     summaries = ctx.tracking_store.search_datasets(experiment_ids)
-    return _page([s.to_dict() for s in summaries], "dataset_summaries", None)
+    return page_response([s.to_dict() for s in summaries], "dataset_summaries", None)
 
 
 # ------------------------------------------------------------------------------------------------- runs
@@ -165,7 +152,7 @@ def create_run(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
         experiment_id=p.get("experiment_id") or "0",
         user_id=p.get("user_id"),
         start_time=p.get("start_time"),
-        tags=_tags(p.get("tags"), RunTag),
+        tags=key_value_items(p.get("tags"), RunTag),
         run_name=p.get("run_name") or None,
     )
     return {"run": run.to_dict()}
@@ -229,7 +216,7 @@ def search_runs(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
         order_by=p.get("order_by"),
         page_token=p.get("page_token"),
     )
-    return _page([r.to_dict() for r in page], "runs", page.token)
+    return page_response([r.to_dict() for r in page], "runs", page.token)
 
 
 _METRIC_FIELDS = (
@@ -294,8 +281,8 @@ def log_batch(ctx: ServerContext, p: dict[str, Any]) -> None:
     ctx.tracking_store.log_batch(
         run_id,
         metrics=[_metric(m, run_id) for m in p.get("metrics") or []],
-        params=_tags(p.get("params"), Param),
-        tags=_tags(p.get("tags"), RunTag),
+        params=key_value_items(p.get("params"), Param),
+        tags=key_value_items(p.get("tags"), RunTag),
     )
 
 
@@ -365,7 +352,7 @@ def get_metric_history(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     page = ctx.tracking_store.get_metric_history(
         p["run_id"], p["metric_key"], max_results=max_results, page_token=p.get("page_token")
     )
-    return _page([_history_point(m) for m in page], "metrics", page.token)
+    return page_response([_history_point(m) for m in page], "metrics", page.token)
 
 
 def _history_point(m: Metric) -> dict[str, Any]:
@@ -419,7 +406,7 @@ def get_metric_history_bulk_interval(ctx: ServerContext, p: dict[str, Any]) -> d
     points = ctx.tracking_store.get_metric_history_bulk_interval(
         run_ids, p["metric_key"], max_results=max_results, start_step=start, end_step=end
     )
-    return _page([m.to_dict() for m in points], "metrics", None)
+    return page_response([m.to_dict() for m in points], "metrics", None)
 
 
 @table.route(

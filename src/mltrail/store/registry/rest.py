@@ -18,7 +18,7 @@ from mltrail.entities import (
     Webhook,
     WebhookDelivery,
 )
-from mltrail.store.http import HttpClient
+from mltrail.store.http import HttpClient, drop_none, key_value_dicts
 from mltrail.store.registry.base import (
     SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
     SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
@@ -27,14 +27,6 @@ from mltrail.store.registry.base import (
 
 API = "/api/2.0/mlflow"
 WEBHOOKS = "/api/2.0/mltrail/webhooks"
-
-
-def _kv(items: Sequence[Any] | None) -> list[dict[str, str]]:
-    return [{"key": i.key, "value": i.value} for i in items or []]
-
-
-def _drop_none(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if v is not None}
 
 
 class RestRegistryStore(RegistryStore):
@@ -50,7 +42,7 @@ class RestRegistryStore(RegistryStore):
         self.http = client or HttpClient(self.base_url)
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None, idempotent: bool = False) -> Any:
-        return self.http.call(method, API + path, _drop_none(body or {}), idempotent=idempotent)
+        return self.http.call(method, API + path, drop_none(body or {}), idempotent=idempotent)
 
     # ----------------------------------------------------------------------------- registered models
     def create_registered_model(
@@ -61,7 +53,12 @@ class RestRegistryStore(RegistryStore):
         deployment_job_id: str | None = None,
     ) -> RegisteredModel:
         """Create a registered model."""
-        body = {"name": name, "tags": _kv(tags), "description": description, "deployment_job_id": deployment_job_id}
+        body = {
+            "name": name,
+            "tags": key_value_dicts(tags),
+            "description": description,
+            "deployment_job_id": deployment_job_id,
+        }
         return RegisteredModel.from_dict(self._call("POST", "/registered-models/create", body)["registered_model"])
 
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -136,7 +133,7 @@ class RestRegistryStore(RegistryStore):
             "name": name,
             "source": source,
             "run_id": run_id,
-            "tags": _kv(tags),
+            "tags": key_value_dicts(tags),
             "run_link": run_link,
             "description": description,
             "model_id": model_id,
@@ -218,7 +215,7 @@ class RestRegistryStore(RegistryStore):
 
     # ----------------------------------------------------------------------------------------- webhooks
     def _hooks(self, method: str, path: str, body: dict[str, Any] | None = None, idempotent: bool = False) -> Any:
-        return self.http.call(method, WEBHOOKS + path, _drop_none(body or {}), idempotent=idempotent)
+        return self.http.call(method, WEBHOOKS + path, drop_none(body or {}), idempotent=idempotent)
 
     def create_webhook(
         self,

@@ -24,7 +24,7 @@ from mltrail.entities import (
     ViewType,
 )
 from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
-from mltrail.store.http import HttpClient
+from mltrail.store.http import HttpClient, drop_none, key_value_dicts
 from mltrail.store.tracking.base import (
     SEARCH_MAX_RESULTS_DEFAULT,
     DeletedExperiment,
@@ -35,10 +35,6 @@ from mltrail.store.tracking.base import (
 
 API = "/api/2.0/mlflow"
 EXT = "/api/2.0/mltrail"
-
-
-def _kv(items: Sequence[Any] | None) -> list[dict[str, str]]:
-    return [{"key": i.key, "value": i.value} for i in items or []]
 
 
 def _metric_body(m: Metric) -> dict[str, Any]:
@@ -68,7 +64,7 @@ class RestTrackingStore(TrackingStore):
         self, name: str, artifact_location: str | None = None, tags: Sequence[ExperimentTag] | None = None
     ) -> str:
         """Create an experiment and return its id."""
-        body: dict[str, Any] = {"name": name, "tags": _kv(tags)}
+        body: dict[str, Any] = {"name": name, "tags": key_value_dicts(tags)}
         if artifact_location:
             body["artifact_location"] = artifact_location
         return str(self._call("POST", "/experiments/create", body)["experiment_id"])
@@ -105,7 +101,7 @@ class RestTrackingStore(TrackingStore):
             "order_by": list(order_by or []),
             "page_token": page_token,
         }
-        data = self._call("POST", "/experiments/search", _drop_none(body), idempotent=True)
+        data = self._call("POST", "/experiments/search", drop_none(body), idempotent=True)
         return PagedList([Experiment.from_dict(e) for e in data.get("experiments", [])], data.get("next_page_token"))
 
     def delete_experiment(self, experiment_id: str) -> None:
@@ -144,10 +140,10 @@ class RestTrackingStore(TrackingStore):
             "experiment_id": experiment_id,
             "user_id": user_id,
             "start_time": start_time,
-            "tags": _kv(tags),
+            "tags": key_value_dicts(tags),
             "run_name": run_name,
         }
-        return Run.from_dict(self._call("POST", "/runs/create", _drop_none(body))["run"])
+        return Run.from_dict(self._call("POST", "/runs/create", drop_none(body))["run"])
 
     def get_run(self, run_id: str) -> Run:
         """Return a run with its data."""
@@ -167,7 +163,7 @@ class RestTrackingStore(TrackingStore):
             "end_time": end_time,
             "run_name": run_name,
         }
-        return RunInfo.from_dict(self._call("POST", "/runs/update", _drop_none(body), idempotent=True)["run_info"])
+        return RunInfo.from_dict(self._call("POST", "/runs/update", drop_none(body), idempotent=True)["run_info"])
 
     def delete_run(self, run_id: str) -> None:
         """Soft-delete a run."""
@@ -188,8 +184,8 @@ class RestTrackingStore(TrackingStore):
         body = {
             "run_id": run_id,
             "metrics": [_metric_body(m) for m in metrics],
-            "params": _kv(params),
-            "tags": _kv(tags),
+            "params": key_value_dicts(params),
+            "tags": key_value_dicts(tags),
         }
         self._call("POST", "/runs/log-batch", body)
 
@@ -223,7 +219,7 @@ class RestTrackingStore(TrackingStore):
                 "max_results": 25000 if max_results is None else max_results,
                 "page_token": token,
             }
-            data = self._call("GET", "/metrics/get-history", _drop_none(body))
+            data = self._call("GET", "/metrics/get-history", drop_none(body))
             points.extend(Metric.from_dict({**m, "run_id": m.get("run_id", run_id)}) for m in data.get("metrics", []))
             token = data.get("next_page_token")
             if not token or max_results is not None:
@@ -245,7 +241,7 @@ class RestTrackingStore(TrackingStore):
             "start_step": start_step,
             "end_step": end_step,
         }
-        data = self._call("GET", "/metrics/get-history-bulk-interval", _drop_none(body))
+        data = self._call("GET", "/metrics/get-history-bulk-interval", drop_none(body))
         return [Metric.from_dict(m) for m in data.get("metrics", [])]
 
     def search_runs(
@@ -266,7 +262,7 @@ class RestTrackingStore(TrackingStore):
             "order_by": list(order_by or []),
             "page_token": page_token,
         }
-        data = self._call("POST", "/runs/search", _drop_none(body), idempotent=True)
+        data = self._call("POST", "/runs/search", drop_none(body), idempotent=True)
         return PagedList([Run.from_dict(r) for r in data.get("runs", [])], data.get("next_page_token"))
 
     def log_inputs(
@@ -304,7 +300,7 @@ class RestTrackingStore(TrackingStore):
         self, older_than_ms: int | None = None, experiment_ids: Sequence[str] | None = None
     ) -> list[DeletedRun]:
         """Soft-deleted runs (mltrail servers only)."""
-        body = _drop_none({"older_than_ms": older_than_ms, "experiment_ids": list(experiment_ids or []) or None})
+        body = drop_none({"older_than_ms": older_than_ms, "experiment_ids": list(experiment_ids or []) or None})
         data = self.http.call("GET", EXT + "/runs/list-deleted", body)
         return [
             DeletedRun(r["run_id"], str(r["experiment_id"]), r["artifact_uri"], r.get("deleted_time"))
@@ -313,7 +309,7 @@ class RestTrackingStore(TrackingStore):
 
     def list_deleted_experiments(self, older_than_ms: int | None = None) -> list[DeletedExperiment]:
         """Soft-deleted experiments (mltrail servers only)."""
-        data = self.http.call("GET", EXT + "/experiments/list-deleted", _drop_none({"older_than_ms": older_than_ms}))
+        data = self.http.call("GET", EXT + "/experiments/list-deleted", drop_none({"older_than_ms": older_than_ms}))
         return [
             DeletedExperiment(str(e["experiment_id"]), e["artifact_location"], e.get("deleted_time"))
             for e in data.get("experiments", [])
@@ -342,11 +338,11 @@ class RestTrackingStore(TrackingStore):
             "experiment_id": experiment_id,
             "name": name,
             "source_run_id": source_run_id,
-            "tags": _kv(tags),
-            "params": _kv(params),
+            "tags": key_value_dicts(tags),
+            "params": key_value_dicts(params),
             "model_type": model_type,
         }
-        return LoggedModel.from_dict(self._call("POST", "/logged-models", _drop_none(body))["model"])
+        return LoggedModel.from_dict(self._call("POST", "/logged-models", drop_none(body))["model"])
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
         """Return a logged model."""
@@ -377,15 +373,15 @@ class RestTrackingStore(TrackingStore):
             "filter": filter_string,
             "datasets": list(datasets or []),
             "max_results": max_results,
-            "order_by": [_drop_none(_order(o)) for o in order_by or []],
+            "order_by": [drop_none(_order(o)) for o in order_by or []],
             "page_token": page_token,
         }
-        data = self._call("POST", "/logged-models/search", _drop_none(body), idempotent=True)
+        data = self._call("POST", "/logged-models/search", drop_none(body), idempotent=True)
         return PagedList([LoggedModel.from_dict(m) for m in data.get("models", [])], data.get("next_page_token"))
 
     def set_logged_model_tags(self, model_id: str, tags: Sequence[RunTag]) -> None:
         """Set tags on a logged model."""
-        self._call("PATCH", f"/logged-models/{model_id}/tags", {"tags": _kv(tags)}, idempotent=True)
+        self._call("PATCH", f"/logged-models/{model_id}/tags", {"tags": key_value_dicts(tags)}, idempotent=True)
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Delete a tag from a logged model."""
@@ -397,7 +393,7 @@ class RestTrackingStore(TrackingStore):
         """Add params to a logged model, 100 per request."""
         items = list(params)
         for start in range(0, len(items), 100):
-            body = {"model_id": model_id, "params": _kv(items[start : start + 100])}
+            body = {"model_id": model_id, "params": key_value_dicts(items[start : start + 100])}
             self._call("POST", f"/logged-models/{model_id}/params", body, idempotent=True)
 
 
@@ -408,7 +404,3 @@ def _order(o: LoggedModelOrderBy) -> dict[str, Any]:
         "dataset_name": o.dataset_name,
         "dataset_digest": o.dataset_digest,
     }
-
-
-def _drop_none(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if v is not None}
