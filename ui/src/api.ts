@@ -115,3 +115,49 @@ export function fmtBytes(n?: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+// ---------------------------------------------------------------------------------------- runs table, run page
+export const MLTRAIL_API = 'ajax-api/2.0/mltrail';
+
+export interface LoggedModel {
+  info: {
+    model_id: string; experiment_id: string; name?: string; artifact_uri?: string; model_type?: string;
+    source_run_id?: string; status?: string; creation_timestamp_ms?: number; last_updated_timestamp_ms?: number;
+    tags?: KV[]; registrations?: { name: string; version: string }[]; creator_id?: string;
+  };
+  data?: { params?: KV[]; metrics?: Metric[] };
+}
+
+/** A string literal of the search language: single quotes, backslash escapes. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export const runsApi = {
+  /** Move runs (and their child runs) to another experiment: mltrail's own endpoint. */
+  moveRuns: async (runIds: string[], experimentId: string) => handle(await fetch(`${MLTRAIL_API}/runs/move`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ run_ids: runIds, experiment_id: experimentId }),
+  })),
+  /** Fresh copies of the given runs (for live updates of running rows). */
+  runsByIds: (experimentIds: string[], runIds: string[]) =>
+    api.searchRuns(experimentIds, `attributes.run_id IN (${runIds.map(sqlString).join(', ')})`, [], undefined,
+      Math.max(1, runIds.length), 'ALL'),
+  /** Child runs of one parent, matching the table's filter. */
+  childRuns: (experimentIds: string[], parentId: string, filter: string, orderBy: string[]) => {
+    const own = `tags.mlflow.parentRunId = ${sqlString(parentId)}`;
+    return api.searchRuns(experimentIds, filter ? `(${filter}) AND ${own}` : own, orderBy, undefined, 1000);
+  },
+  deleteTag: (runId: string, key: string) => post('runs/delete-tag', { run_id: runId, key }),
+  loggedModelsOfRun: (experimentId: string, runId: string) =>
+    post<{ models?: LoggedModel[] }>('logged-models/search', {
+      experiment_ids: [experimentId], filter: `source_run_id = ${sqlString(runId)}`, max_results: 100,
+    }),
+  listLoggedModelArtifacts: (modelId: string, path?: string) =>
+    get<{ root_uri?: string; files?: FileInfo[] }>(`logged-models/${encodeURIComponent(modelId)}/artifacts/directories`,
+      { artifact_directory_path: path }),
+};
+
+export function loggedModelArtifactUrl(modelId: string, path: string): string {
+  return `${API}/logged-models/${encodeURIComponent(modelId)}/artifacts/files${query({ artifact_file_path: path })}`;
+}

@@ -21,6 +21,8 @@ export interface VirtualTableProps<T> {
   onEndReached?: () => void;
   rowClass?: (row: T) => string;
   overscan?: number;
+  /** Called with the [first, last) indexes of the rows in view (without overscan) when they change. */
+  onRangeChange?: (first: number, last: number) => void;
 }
 
 export function visibleRange(scroll: number, viewport: number, itemSize: number, count: number, overscan: number) {
@@ -38,7 +40,7 @@ export function visibleColumns(offsets: number[], widths: number[], scroll: numb
 }
 
 export function VirtualTable<T>(props: VirtualTableProps<T>) {
-  const { columns, rows, rowKey, rowHeight = 32, height = 560, sort, onSort, onEndReached, rowClass, overscan = 8 } = props;
+  const { columns, rows, rowKey, rowHeight = 32, height = 560, sort, onSort, onEndReached, rowClass, overscan = 8, onRangeChange } = props;
   const ref = useRef<HTMLDivElement>(null);
   const [scroll, setScroll] = useState({ top: 0, left: 0, width: 1200 });
   const offsets = useMemo(() => {
@@ -63,6 +65,8 @@ export function VirtualTable<T>(props: VirtualTableProps<T>) {
   }, []);
 
   const [r0, r1] = visibleRange(scroll.top, bodyHeight, rowHeight, rows.length, overscan);
+  const [v0, v1] = visibleRange(scroll.top, bodyHeight, rowHeight, rows.length, 0);
+  useEffect(() => { if (onRangeChange) onRangeChange(v0, v1); }, [v0, v1, onRangeChange]);
   const [c0, c1] = visibleColumns(offsets, columns.map((c) => c.width), scroll.left, scroll.width);
   const cols = columns.slice(c0, c1);
 

@@ -12,14 +12,20 @@ export function ExperimentsPage({ params }: { params: URLSearchParams }) {
   const [newName, setNewName] = useState('');
   const [editing, setEditing] = useState<{ id: string; name: string } | null>(null);
   const [tick, setTick] = useState(0);
+  const [picked, setPicked] = useState<string[]>([]);
 
   useEffect(() => {
     const filter = q ? `name ILIKE '%${q.replace(/'/g, "\\'")}%'` : '';
     api.searchExperiments(filter, view)
-      .then((r) => { setItems(r.experiments || []); setError(null); })
+      .then((r) => {
+        const list = r.experiments || [];
+        setItems(list); setError(null);
+        setPicked((p) => p.filter((id) => list.some((e) => e.experiment_id === id)));
+      })
       .catch((e) => setError(String(e.message || e)));
   }, [q, view, tick]);
 
+  const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
   const act = (p: Promise<unknown>) => p.then(() => setTick((t) => t + 1)).catch((e) => setError(String(e.message || e)));
 
   return (
@@ -45,13 +51,25 @@ export function ExperimentsPage({ params }: { params: URLSearchParams }) {
           <button type="submit">Create</button>
         </form>
       </div>
+      <div className="toolbar">
+        <button disabled={!picked.length} onClick={() => navigate(`/experiments/${picked.join(',')}`)}>
+          {picked.length > 1 ? `Show runs of ${picked.length} experiments` : 'Show runs'}
+        </button>
+        {picked.length > 0 && <span className="muted" data-testid="picked-count">{picked.length} selected</span>}
+        {picked.length > 0 && <button onClick={() => setPicked([])}>Clear selection</button>}
+      </div>
       <ErrorBox error={error} />
       {items === null ? <p className="muted">Loading…</p> : items.length === 0 ? <p className="muted">No experiments.</p> : (
         <table className="grid experiments">
-          <thead><tr><th>Name</th><th>ID</th><th>Created</th><th>Last update</th><th>State</th><th /></tr></thead>
+          <thead><tr><th className="pick">
+            <input type="checkbox" aria-label="Select all experiments" checked={items.length > 0 && picked.length === items.length}
+              onChange={(ev) => setPicked(ev.target.checked ? items.map((e) => e.experiment_id) : [])} />
+          </th><th>Name</th><th>ID</th><th>Created</th><th>Last update</th><th>State</th><th /></tr></thead>
           <tbody>
             {items.map((e) => (
-              <tr key={e.experiment_id} data-experiment={e.name}>
+              <tr key={e.experiment_id} data-experiment={e.name} className={picked.includes(e.experiment_id) ? 'picked' : ''}>
+                <td className="pick"><input type="checkbox" aria-label={`Select experiment ${e.name}`}
+                  checked={picked.includes(e.experiment_id)} onChange={() => toggle(e.experiment_id)} /></td>
                 <td>
                   {editing && editing.id === e.experiment_id ? (
                     <form onSubmit={(ev) => {

@@ -1,15 +1,34 @@
-import { useEffect, useState } from 'react';
-import { api, artifactUrl, FileInfo, fmtBytes, fmtDuration, fmtTime, fmtValue, Run } from '../api';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
+import { api, artifactUrl, fmtDuration, fmtTime, fmtValue, LoggedModel, loggedModelArtifactUrl, Run, runsApi } from '../api';
 import { href, navigate } from '../router';
 import { Chart, Series } from '../components/Chart';
 import { ErrorBox, Status } from '../components/Common';
+import type { ArtifactSource } from '../components/Artifacts';
 
-const TABS = ['overview', 'params', 'metrics', 'tags', 'artifacts'] as const;
+// Previews (Parquet, YAML, MLmodel) and markdown load on first use, keeping the runs table's bundle small.
+const ArtifactBrowser = lazy(() => import('../components/Artifacts').then((m) => ({ default: m.ArtifactBrowser })));
+const MarkdownEditor = lazy(() => import('../components/Markdown').then((m) => ({ default: m.MarkdownEditor })));
+const loading = <p className="muted">Loading…</p>;
+
+const runArtifacts = (runId: string): ArtifactSource => ({
+  key: `run:${runId}`,
+  list: (path) => api.listArtifacts(runId, path).then((r) => r.files || []),
+  url: (path) => artifactUrl(runId, path),
+});
+const loggedModelArtifacts = (modelId: string): ArtifactSource => ({
+  key: `model:${modelId}`,
+  list: (path) => runsApi.listLoggedModelArtifacts(modelId, path).then((r) => r.files || []),
+  url: (path) => loggedModelArtifactUrl(modelId, path),
+});
+
+const TABS = ['overview', 'params', 'metrics', 'tags', 'artifacts', 'models'] as const;
+const TAB_LABEL: Record<string, string> = { models: 'Logged models' };
 
 export function RunPage({ runId, params }: { runId: string; params: URLSearchParams }) {
   const tab = params.get('tab') || 'overview';
   const [run, setRun] = useState<Run | null>(null);
   const [children, setChildren] = useState<Run[]>([]);
+  const [models, setModels] = useState<LoggedModel[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
 
@@ -20,6 +39,8 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
     if (!run) return;
     api.searchRuns([run.info.experiment_id], `tags.mlflow.parentRunId = '${runId}'`, [], undefined, 100)
       .then((r) => setChildren(r.runs || [])).catch(() => setChildren([]));
+    runsApi.loggedModelsOfRun(run.info.experiment_id, runId)
+      .then((r) => setModels(r.models || [])).catch(() => setModels([]));
   }, [run?.info.experiment_id, runId]);
   // Live updates while the run is running.
   useEffect(() => {
@@ -32,6 +53,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
   if (!run) return <div className="page"><p className="muted">Loading…</p></div>;
   const tag = (k: string) => run.data.tags?.find((t) => t.key === k)?.value;
   const setParam = (t: string) => navigate(`/runs/${runId}`, { tab: t, metric: params.get('metric') || undefined }, true);
+  const openModel = (id: string) => navigate(`/runs/${runId}`, { tab: 'models', model: id }, true);
 
   return (
     <div className="page">
@@ -40,7 +62,10 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
       </div>
       <h1>{run.info.run_name || run.info.run_id} <Status status={run.info.status} /></h1>
       <nav className="tabs">
-        {TABS.map((t) => <button key={t} className={t === tab ? 'active' : ''} onClick={() => setParam(t)}>{t[0].toUpperCase() + t.slice(1)}</button>)}
+        {TABS.map((t) => (
+          <button key={t} className={t === tab ? 'active' : ''} onClick={() => setParam(t)}>
+            {TAB_LABEL[t] || t[0].toUpperCase() + t.slice(1)}{t === 'models' && models && models.length ? ` (${models.length})` : ''}
+          </button>))}
       </nav>
       {tab === 'overview' && (
         <div>
@@ -57,6 +82,8 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
               <tr><th>Parent run</th><td>{tag('mlflow.parentRunId') ? <a href={href(`/runs/${tag('mlflow.parentRunId')}`)}>{tag('mlflow.parentRunId')}</a> : '—'}</td></tr>
               <tr><th>Child runs</th><td>{children.length ? children.map((c) => (
                 <a key={c.info.run_id} className="chip" href={href(`/runs/${c.info.run_id}`)}>{c.info.run_name || c.info.run_id}</a>)) : '—'}</td></tr>
+              <tr><th>Logged models</th><td>{models && models.length ? models.map((m) => (
+                <button key={m.info.model_id} className="chip link" onClick={() => openModel(m.info.model_id)}>{m.info.name || m.info.model_id}</button>)) : '—'}</td></tr>
               <tr><th>Datasets</th><td>{(run.inputs?.dataset_inputs || []).map((d: any, i: number) => (
                 <span key={i} className="chip">{d.dataset?.name} ({d.dataset?.digest})</span>)) || '—'}</td></tr>
             </tbody>
@@ -72,25 +99,20 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
       {tab === 'params' && <ParamsTable run={run} />}
       {tab === 'metrics' && <MetricsTab run={run} selected={params.get('metric')} tick={tick} />}
       {tab === 'tags' && <TagsTab run={run} onChange={() => setTick((x) => x + 1)} />}
-      {tab === 'artifacts' && <Artifacts runId={runId} path={params.get('path') || ''} />}
+      {tab === 'artifacts' && <Suspense fallback={loading}><ArtifactBrowser source={runArtifacts(runId)} path={params.get('path') || ''}
+        onSelect={(p) => navigate(`/runs/${runId}`, { tab: 'artifacts', path: p }, true)} /></Suspense>}
+      {tab === 'models' && <LoggedModels runId={runId} models={models} selected={params.get('model')} path={params.get('path')} />}
     </div>
   );
 }
 
 function Description({ run, onSaved }: { run: Run; onSaved: () => void }) {
   const current = run.data.tags?.find((t) => t.key === 'mlflow.note.content')?.value || '';
-  const [edit, setEdit] = useState<string | null>(null);
-  if (edit !== null) {
-    return (
-      <div>
-        <textarea aria-label="Description" rows={5} value={edit} onChange={(e) => setEdit(e.target.value)} />
-        <div><button onClick={() => api.setTag(run.info.run_id, 'mlflow.note.content', edit).then(() => { setEdit(null); onSaved(); })}>Save</button>
-          <button onClick={() => setEdit(null)}>Cancel</button></div>
-      </div>
-    );
-  }
-  return <div className="description"><div className="pre">{current || <span className="muted">No description.</span>}</div>
-    <button onClick={() => setEdit(current)}>Edit</button></div>;
+  return <div className="description">
+    <Suspense fallback={<div className="pre">{current}</div>}>
+      <MarkdownEditor value={current} onSave={(text) => api.setTag(run.info.run_id, 'mlflow.note.content', text).then(onSaved)} />
+    </Suspense>
+  </div>;
 }
 
 function ParamsTable({ run }: { run: Run }) {
@@ -145,10 +167,7 @@ function TagsTab({ run, onChange }: { run: Run; onChange: () => void }) {
         <tbody>{tags.map((t) => (
           <tr key={t.key}><td>{t.key}</td><td className="mono pre">{t.value}</td>
             <td><button onClick={() => { setK(t.key); setV(t.value); }}>Edit</button>
-              <button className="danger" onClick={() => fetch('ajax-api/2.0/mlflow/runs/delete-tag', {
-                method: 'POST', headers: { 'Content-Type': 'application/json' },
-                body: JSON.stringify({ run_id: run.info.run_id, key: t.key }),
-              }).then(onChange)}>Delete</button></td></tr>))}
+              <button className="danger" onClick={() => runsApi.deleteTag(run.info.run_id, t.key).then(onChange)}>Delete</button></td></tr>))}
         </tbody></table>
       <form className="toolbar" onSubmit={(e) => { e.preventDefault(); if (k) api.setTag(run.info.run_id, k, v).then(() => { setK(''); setV(''); onChange(); }); }}>
         <input aria-label="Tag key" placeholder="key" value={k} onChange={(e) => setK(e.target.value)} />
@@ -159,82 +178,34 @@ function TagsTab({ run, onChange }: { run: Run; onChange: () => void }) {
   );
 }
 
-const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
-const TEXT = /(\.(txt|log|md|py|json|ya?ml|csv|tsv|cfg|ini|toml|sh|html|xml)|MLmodel|requirements\.txt)$/i;
-
-function Artifacts({ runId, path }: { runId: string; path: string }) {
-  const [root, setRoot] = useState<FileInfo[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api.listArtifacts(runId).then((r) => setRoot(r.files || [])).catch((e) => setError(String(e.message || e)));
-  }, [runId]);
-  const select = (p: string) => navigate(`/runs/${runId}`, { tab: 'artifacts', path: p }, true);
-  return (
-    <div className="artifacts">
-      <ErrorBox error={error} />
-      <div className="tree">
-        {root === null ? <p className="muted">Loading…</p> : root.length === 0 ? <p className="muted">No artifacts.</p>
-          : root.map((f) => <TreeNode key={f.path} runId={runId} file={f} selected={path} onSelect={select} />)}
-      </div>
-      <div className="preview">{path ? <Preview runId={runId} path={path} /> : <p className="muted">Select a file to preview.</p>}</div>
-    </div>
-  );
-}
-
-function TreeNode({ runId, file, selected, onSelect }: { runId: string; file: FileInfo; selected: string; onSelect: (p: string) => void }) {
-  const [open, setOpen] = useState(selected.startsWith(file.path + '/'));
-  const [kids, setKids] = useState<FileInfo[] | null>(null);
-  useEffect(() => {
-    if (open && file.is_dir && kids === null) api.listArtifacts(runId, file.path).then((r) => setKids(r.files || []));
-  }, [open]);
-  const name = file.path.split('/').pop();
-  if (file.is_dir) {
-    return (
-      <div className="node">
-        <button className="link" onClick={() => setOpen(!open)}>{open ? '▾' : '▸'} {name}/</button>
-        {open && <div className="children">{(kids || []).map((k) => <TreeNode key={k.path} runId={runId} file={k} selected={selected} onSelect={onSelect} />)}</div>}
-      </div>
-    );
-  }
-  return (
-    <div className={`node file${selected === file.path ? ' selected' : ''}`}>
-      <button className="link" onClick={() => onSelect(file.path)}>{name}</button> <span className="muted">{fmtBytes(file.file_size)}</span>
-    </div>
-  );
-}
-
-export function Preview({ runId, path }: { runId: string; path: string }) {
-  const url = artifactUrl(runId, path);
-  const [text, setText] = useState<string | null>(null);
-  const isImage = IMAGE.test(path);
-  const isText = TEXT.test(path);
-  useEffect(() => {
-    setText(null);
-    if (!isText) return;
-    fetch(url).then(async (r) => {
-      const blob = await r.blob();
-      const t = await blob.slice(0, 1024 * 1024).text();
-      if (/\.json$/i.test(path)) { try { setText(JSON.stringify(JSON.parse(t), null, 2)); return; } catch { /* raw */ } }
-      setText(t);
-    });
-  }, [url]);
+function LoggedModels({ runId, models, selected, path }: { runId: string; models: LoggedModel[] | null; selected: string | null; path: string | null }) {
+  const current = models?.find((m) => m.info.model_id === selected) || models?.[0];
+  const source = useMemo(() => loggedModelArtifacts(current?.info.model_id || ''), [current?.info.model_id]);
+  if (models === null) return <p className="muted">Loading…</p>;
+  if (!models.length || !current) return <p className="muted">This run logged no models.</p>;
+  const go = (model: string, p?: string) => navigate(`/runs/${runId}`, { tab: 'models', model, path: p }, true);
   return (
     <div>
-      <div className="toolbar"><strong className="mono">{path}</strong><a className="button" href={url} download={path.split('/').pop()}>Download</a></div>
-      {isImage && <img className="artifact-image" src={url} alt={path} />}
-      {isText && (text === null ? <p className="muted">Loading…</p>
-        : /\.(csv|tsv)$/i.test(path) ? <CsvTable text={text} sep={/\.tsv$/i.test(path) ? '\t' : ','} />
-        : <pre className="artifact-text" data-testid="artifact-text">{text}</pre>)}
-      {!isImage && !isText && <p className="muted">No preview for this file type.</p>}
+      <table className="grid logged-models">
+        <thead><tr><th>Name</th><th>Model ID</th><th>Type</th><th>Status</th><th>Created</th><th>Registered as</th><th>Params</th></tr></thead>
+        <tbody>{models.map((m) => (
+          <tr key={m.info.model_id} className={`clickable${m === current ? ' selected' : ''}`} onClick={() => go(m.info.model_id)}>
+            <td><button className="link" onClick={() => go(m.info.model_id)}>{m.info.name || '(unnamed)'}</button></td>
+            <td className="mono small">{m.info.model_id}</td>
+            <td>{m.info.model_type || '—'}</td>
+            <td><span className={`status status-${(m.info.status || '').replace('LOGGED_MODEL_', '').toLowerCase()}`}>{(m.info.status || '').replace('LOGGED_MODEL_', '')}</span></td>
+            <td>{fmtTime(m.info.creation_timestamp_ms)}</td>
+            <td>{(m.info.registrations || []).map((r) => (
+              <a key={`${r.name}/${r.version}`} className="chip" href={href(`/models/${r.name}`)} onClick={(e) => e.stopPropagation()}>{r.name} v{r.version}</a>))}
+              {!(m.info.registrations || []).length && '—'}</td>
+            <td className="small">{(m.data?.params || []).slice(0, 4).map((p) => `${p.key}=${p.value}`).join(', ')}</td>
+          </tr>))}
+        </tbody>
+      </table>
+      <h3>Artifacts of {current.info.name || current.info.model_id}</h3>
+      <Suspense fallback={loading}>
+        <ArtifactBrowser source={source} path={path ?? 'MLmodel'} onSelect={(p) => go(current.info.model_id, p)} />
+      </Suspense>
     </div>
-  );
-}
-
-function CsvTable({ text, sep }: { text: string; sep: string }) {
-  const rows = text.split(/\r?\n/).filter(Boolean).slice(0, 500).map((l) => l.split(sep));
-  if (!rows.length) return null;
-  return (
-    <table className="grid"><thead><tr>{rows[0].map((h, i) => <th key={i}>{h}</th>)}</tr></thead>
-      <tbody>{rows.slice(1).map((r, i) => <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>)}</tbody></table>
   );
 }

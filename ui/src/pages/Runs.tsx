@@ -1,10 +1,15 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, Experiment, fmtDuration, fmtTime, fmtValue, Run } from '../api';
+import { api, Experiment, fmtDuration, fmtTime, fmtValue, Run, runsApi } from '../api';
 import { href, navigate } from '../router';
 import { Column, VirtualTable } from '../components/VirtualTable';
 import { ErrorBox, Status } from '../components/Common';
+import { FilterInput } from '../components/FilterInput';
+import { buildTree, parentOf, runIndex, TreeRow } from '../components/RunTree';
 
 const PAGE = 200;
+/** How often running rows in view are refreshed. */
+export const LIVE_POLL_MS = 5000;
+const LIVE_MAX = 100;
 
 type Kind = 'attributes' | 'params' | 'metrics' | 'tags';
 export interface ColSpec { id: string; kind: Kind | 'special'; key: string; label: string; sortable: boolean }
@@ -17,10 +22,12 @@ const ATTRS: ColSpec[] = [
   { id: 'attributes.user_id', kind: 'attributes', key: 'user_id', label: 'User', sortable: true },
   { id: 'attributes.run_id', kind: 'attributes', key: 'run_id', label: 'Run ID', sortable: false },
 ];
+const EXPERIMENT_COL: ColSpec = { id: 'special.experiment', kind: 'special', key: 'experiment', label: 'Experiment', sortable: false };
 
 export function parseColId(id: string): ColSpec {
   const attr = ATTRS.find((a) => a.id === id);
   if (attr) return attr;
+  if (id === EXPERIMENT_COL.id) return EXPERIMENT_COL;
   const dot = id.indexOf('.');
   const kind = id.slice(0, dot) as Kind;
   const key = id.slice(dot + 1);
@@ -36,10 +43,34 @@ export function orderByClause(id: string, asc: boolean): string {
 
 export function cellValue(run: Run, c: ColSpec): unknown {
   if (c.kind === 'attributes') return (run.info as any)[c.key];
-  if (c.kind === 'params') return run.data.params?.find((p) => p.key === c.key)?.value;
-  if (c.kind === 'metrics') return run.data.metrics?.find((p) => p.key === c.key)?.value;
-  if (c.kind === 'tags') return run.data.tags?.find((p) => p.key === c.key)?.value;
-  return undefined;
+  if (c.kind === 'special') return undefined;
+  return runIndex(run).get(c.id);
+}
+
+/** Keys seen in runs, accumulated page by page (never rescanning what was already seen). */
+export class KeyCatalog {
+  params = new Set<string>();
+  metrics = new Set<string>();
+  tags = new Set<string>();
+  private seen = new WeakSet<Run>();
+  /** Adds the keys of runs not seen before; returns whether a new key appeared. */
+  add(runs: Iterable<Run>): boolean {
+    const before = this.params.size + this.metrics.size + this.tags.size;
+    for (const r of runs) {
+      if (this.seen.has(r)) continue;
+      this.seen.add(r);
+      r.data.params?.forEach((p) => this.params.add(p.key));
+      r.data.metrics?.forEach((p) => this.metrics.add(p.key));
+      r.data.tags?.forEach((p) => this.tags.add(p.key));
+    }
+    return this.params.size + this.metrics.size + this.tags.size !== before;
+  }
+}
+
+function replaceRuns(list: Run[], fresh: Map<string, Run>): Run[] {
+  let changed = false;
+  const out = list.map((r) => { const f = fresh.get(r.info.run_id); if (f) { changed = true; return f; } return r; });
+  return changed ? out : list;
 }
 
 export function RunsPage({ experimentIds, params }: { experimentIds: string[]; params: URLSearchParams }) {
@@ -47,18 +78,30 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   const order = params.get('order') || '';
   const colsParam = params.get('cols');
   const viewType = params.get('view') || 'ACTIVE_ONLY';
+  const group = params.get('group') !== '0';
+  const expKey = experimentIds.join(',');
   const [experiments, setExperiments] = useState<Experiment[]>([]);
   const [runs, setRuns] = useState<Run[]>([]);
   const [token, setToken] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
   const [done, setDone] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [filterText, setFilterText] = useState(filter);
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [extraKids, setExtraKids] = useState<Map<string, Run[]>>(new Map());
   const [chooser, setChooser] = useState(false);
   const [colSearch, setColSearch] = useState('');
   const [reload, setReload] = useState(0);
+  const [moveTargets, setMoveTargets] = useState<Experiment[] | null>(null);
+  const [moveTo, setMoveTo] = useState('');
+  const [live, setLive] = useState(0);
+  const [keysVersion, setKeysVersion] = useState(0);
+  const catalog = useRef(new KeyCatalog());
   const gen = useRef(0);
+  const range = useRef<[number, number]>([0, 0]);
+  const [inView, setInView] = useState<[number, number]>([0, 0]);
 
   const [sortId, sortDir] = order ? order.split(':') : ['', ''];
   const sort = sortId ? { id: sortId, asc: sortDir === 'asc' } : null;
@@ -67,13 +110,14 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   const setUrl = (patch: Record<string, string | undefined>) => {
     const cur: Record<string, string | undefined> = {};
     params.forEach((v, k) => { cur[k] = v; });
-    navigate(`/experiments/${experimentIds.join(',')}`, { ...cur, ...patch }, true);
+    navigate(`/experiments/${expKey}`, { ...cur, ...patch }, true);
   };
 
   useEffect(() => {
     Promise.all(experimentIds.map((id) => api.getExperiment(id).then((r) => r.experiment)))
       .then(setExperiments).catch((e) => setError(String(e.message || e)));
-  }, [experimentIds.join(',')]);
+  }, [expKey]);
+  const expNames = useMemo(() => new Map(experiments.map((e) => [e.experiment_id, e.name])), [experiments]);
 
   const load = useCallback((pageToken: string | undefined, g: number) => {
     setLoading(true);
@@ -85,11 +129,11 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
       setError(null);
     }).catch((e) => { if (g === gen.current) { setError(String(e.message || e)); setRuns([]); setDone(true); } })
       .finally(() => { if (g === gen.current) setLoading(false); });
-  }, [experimentIds.join(','), filter, orderBy, viewType]);
+  }, [expKey, filter, orderBy, viewType]);
 
   useEffect(() => {
     const g = ++gen.current;
-    setRuns([]); setToken(undefined); setDone(false); setSelected(new Set());
+    setRuns([]); setToken(undefined); setDone(false); setSelected(new Set()); setExtraKids(new Map());
     load(undefined, g);
   }, [load, reload]);
 
@@ -97,62 +141,123 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
     if (!loading && !done && token) load(token, gen.current);
   }, [loading, done, token, load]);
 
-  // Keys seen in the loaded runs, for the column chooser.
+  useEffect(() => { if (catalog.current.add(runs)) setKeysVersion((v) => v + 1); }, [runs]);
+
+  // Keys seen in the loaded runs, for the column chooser and the filter's completion.
   const available = useMemo(() => {
-    const keys = { params: new Set<string>(), metrics: new Set<string>(), tags: new Set<string>() };
-    for (const r of runs) {
-      r.data.params?.forEach((p) => keys.params.add(p.key));
-      r.data.metrics?.forEach((p) => keys.metrics.add(p.key));
-      r.data.tags?.forEach((p) => { if (!p.key.startsWith('mlflow.')) keys.tags.add(p.key); });
-    }
+    const k = catalog.current;
     return [
       ...ATTRS.map((a) => a.id),
-      ...[...keys.metrics].sort().map((k) => `metrics.${k}`),
-      ...[...keys.params].sort().map((k) => `params.${k}`),
-      ...[...keys.tags].sort().map((k) => `tags.${k}`),
+      ...(experimentIds.length > 1 ? [EXPERIMENT_COL.id] : []),
+      ...[...k.metrics].sort().map((x) => `metrics.${x}`),
+      ...[...k.params].sort().map((x) => `params.${x}`),
+      ...[...k.tags].filter((x) => !x.startsWith('mlflow.')).sort().map((x) => `tags.${x}`),
     ];
-  }, [runs]);
+  }, [keysVersion, expKey]);
 
   const colIds = colsParam !== null
     ? colsParam.split(',').filter(Boolean)
-    : [...ATTRS.slice(0, 5).map((a) => a.id), ...available.filter((a) => a.startsWith('metrics.') || a.startsWith('params.')).slice(0, 40)];
+    : [...ATTRS.slice(0, 5).map((a) => a.id), ...(experimentIds.length > 1 ? [EXPERIMENT_COL.id] : []),
+      ...available.filter((a) => a.startsWith('metrics.') || a.startsWith('params.')).slice(0, 40)];
   const toggleCol = (id: string) => {
     const next = colIds.includes(id) ? colIds.filter((c) => c !== id) : [...colIds, id];
     setUrl({ cols: next.join(',') });
   };
 
-  const columns: Column<Run>[] = useMemo(() => {
-    const sel: Column<Run> = {
+  const rows = useMemo(() => buildTree(runs, group, expanded, extraKids), [runs, group, expanded, extraKids]);
+
+  const toggleExpand = useCallback((run: Run) => {
+    const id = run.info.run_id;
+    setExpanded((s) => {
+      const n = new Set(s);
+      if (n.has(id)) n.delete(id); else n.add(id);
+      return n;
+    });
+    if (!extraKids.has(id)) {
+      // the paged list may not have reached all children yet: fetch them once
+      const g = gen.current;
+      runsApi.childRuns(experimentIds, id, filter, orderBy).then((r) => {
+        if (g === gen.current) setExtraKids((m) => new Map(m).set(id, r.runs || []));
+      }).catch(() => undefined);
+    }
+  }, [extraKids, expKey, filter, orderBy]);
+
+  const toggleSelect = useCallback((id: string) => setSelected((s) => {
+    const n = new Set(s);
+    if (n.has(id)) n.delete(id); else n.add(id);
+    return n;
+  }), []);
+
+  const columns: Column<TreeRow>[] = useMemo(() => {
+    const sel: Column<TreeRow> = {
       id: 'select', label: '', width: 36,
-      render: (r) => (
+      render: ({ run: r }) => (
         <input type="checkbox" aria-label={`Select ${r.info.run_name || r.info.run_id}`}
-          checked={selected.has(r.info.run_id)}
-          onChange={() => setSelected((s) => {
-            const n = new Set(s);
-            if (n.has(r.info.run_id)) n.delete(r.info.run_id); else n.add(r.info.run_id);
-            return n;
-          })} />
+          checked={selected.has(r.info.run_id)} onChange={() => toggleSelect(r.info.run_id)} />
       ),
     };
-    return [sel, ...colIds.map((id): Column<Run> => {
+    return [sel, ...colIds.map((id): Column<TreeRow> => {
       const c = parseColId(id);
-      const width = c.kind === 'attributes' && c.key === 'run_name' ? 200 : c.key === 'start_time' ? 160 : 120;
+      const width = c.kind === 'attributes' && c.key === 'run_name' ? 240 : c.key === 'start_time' ? 160 : 120;
       return {
         id, label: c.label, width, sortable: c.sortable,
-        title: (r) => String(cellValue(r, c) ?? ''),
-        render: (r) => {
+        title: ({ run: r }) => (c.id === EXPERIMENT_COL.id ? expNames.get(r.info.experiment_id) || '' : String(cellValue(r, c) ?? '')),
+        render: (row) => {
+          const r = row.run;
           if (c.id === 'attributes.run_name') {
-            const parent = r.data.tags?.find((t) => t.key === 'mlflow.parentRunId')?.value;
-            return <a href={href(`/runs/${r.info.run_id}`)}>{parent ? '↳ ' : ''}{r.info.run_name || r.info.run_id}</a>;
+            return (
+              <span className="tree-cell" style={{ paddingLeft: row.depth * 18 }}>
+                {row.kids > 0
+                  ? <button className="twisty" aria-label={`${row.expanded ? 'Collapse' : 'Expand'} ${r.info.run_name || r.info.run_id}`}
+                      aria-expanded={row.expanded} onClick={() => toggleExpand(r)}>{row.expanded ? '▾' : '▸'}</button>
+                  : <span className="twisty-space" />}
+                {(row.depth > 0 || row.orphan) && <span className="muted" title={`Child of ${parentOf(r)}`}>↳ </span>}
+                <a href={href(`/runs/${r.info.run_id}`)}>{r.info.run_name || r.info.run_id}</a>
+                {row.kids > 0 && <span className="kids muted small">{row.kids}</span>}
+              </span>
+            );
           }
           if (c.id === 'attributes.status') return <Status status={r.info.status} />;
           if (c.id === 'attributes.start_time') return fmtTime(r.info.start_time);
           if (c.id === 'special.duration') return fmtDuration(r.info.start_time, r.info.end_time);
+          if (c.id === EXPERIMENT_COL.id) return expNames.get(r.info.experiment_id) || r.info.experiment_id;
           return fmtValue(cellValue(r, c));
         },
       };
     })];
-  }, [colIds.join(','), selected]);
+  }, [colIds.join(','), selected, toggleExpand, expNames, live]);
+
+  // Live updates: running rows in view are re-read every LIVE_POLL_MS and replaced in place, so scroll
+  // position, selection and expansion stay as they are.
+  const rowsRef = useRef(rows);
+  rowsRef.current = rows;
+  const onRangeChange = useCallback((a: number, b: number) => { range.current = [a, b]; setInView([a, b]); }, []);
+  const hasRunning = useMemo(() => runs.some((r) => r.info.status === 'RUNNING'), [runs]);
+  useEffect(() => {
+    if (!hasRunning) return;
+    let busy = false;
+    const t = setInterval(() => {
+      if (busy || document.hidden) return;
+      const [a, b] = range.current;
+      const ids = rowsRef.current.slice(a, b).filter((r) => r.run.info.status === 'RUNNING').map((r) => r.run.info.run_id).slice(0, LIVE_MAX);
+      if (!ids.length) return;
+      busy = true;
+      const g = gen.current;
+      runsApi.runsByIds(experimentIds, ids).then((res) => {
+        if (g !== gen.current) return;
+        const fresh = new Map((res.runs || []).map((r) => [r.info.run_id, r]));
+        setRuns((prev) => replaceRuns(prev, fresh));
+        setExtraKids((m) => {
+          let changed = false;
+          const n = new Map<string, Run[]>();
+          m.forEach((list, k) => { const nl = replaceRuns(list, fresh); changed = changed || nl !== list; n.set(k, nl); });
+          return changed ? n : m;
+        });
+        setLive((x) => x + 1);
+      }).catch(() => undefined).finally(() => { busy = false; });
+    }, LIVE_POLL_MS);
+    return () => clearInterval(t);
+  }, [hasRunning, expKey]);
 
   const onSort = (id: string) => {
     const asc = sort && sort.id === id ? !sort.asc : false;
@@ -163,32 +268,49 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
     try { await Promise.all([...selected].map(fn)); setReload((x) => x + 1); } catch (e: any) { setError(String(e.message || e)); }
   };
 
-  const suggestions = available.filter((a) => !a.startsWith('special.')).map((a) => {
-    const c = parseColId(a);
-    return c.kind === 'attributes' ? a : `${c.kind}.${/^[\w]+$/.test(c.key) ? c.key : `\`${c.key}\``}`;
-  });
+  const openMove = () => {
+    api.searchExperiments('', 'ACTIVE_ONLY').then((r) => {
+      const list = (r.experiments || []).sort((a, b) => a.name.localeCompare(b.name));
+      setMoveTargets(list);
+      setMoveTo((cur) => cur || list.find((e) => !experimentIds.includes(e.experiment_id))?.experiment_id || '');
+    }).catch((e) => setError(String(e.message || e)));
+  };
+  const doMove = async () => {
+    const target = moveTargets?.find((e) => e.experiment_id === moveTo);
+    if (!target || !selected.size) return;
+    try {
+      await runsApi.moveRuns([...selected], target.experiment_id);
+      setNotice(`Moved ${selected.size} run${selected.size === 1 ? '' : 's'} (with their child runs) to "${target.name}".`);
+      setMoveTargets(null);
+      setReload((x) => x + 1);
+    } catch (e: any) { setError(String(e.message || e)); }
+  };
+
+  const keys = useMemo(() => ({ metrics: catalog.current.metrics, params: catalog.current.params, tags: catalog.current.tags }), [keysVersion]);
+  const liveCount = hasRunning ? rows.slice(inView[0], inView[1]).filter((r) => r.run.info.status === 'RUNNING').length : 0;
+  const title = experiments.map((e) => e.name);
 
   return (
     <div className="page">
-      <div className="crumbs"><a href="#/">Experiments</a> / {experiments.map((e) => e.name).join(', ') || experimentIds.join(', ')}</div>
-      <h1>{experiments.map((e) => e.name).join(' + ') || 'Runs'}</h1>
+      <div className="crumbs"><a href="#/">Experiments</a> / {title.join(', ') || expKey}</div>
+      <h1>{title.join(' + ') || 'Runs'}{experimentIds.length > 1 && <span className="muted small"> · {experimentIds.length} experiments</span>}</h1>
       <div className="toolbar">
-        <form className="grow" onSubmit={(e) => { e.preventDefault(); setUrl({ filter: filterText }); }}>
-          <input className="grow mono" aria-label="Filter runs" list="filter-keys"
-            placeholder={"Filter: metrics.acc > 0.9 and params.lr = '0.01'"} value={filterText}
-            onChange={(e) => setFilterText(e.target.value)} />
-          <datalist id="filter-keys">{suggestions.map((s) => <option key={s} value={s} />)}</datalist>
+        <form className="grow filter-form" onSubmit={(e) => { e.preventDefault(); setUrl({ filter: filterText }); }}>
+          <FilterInput value={filterText} onChange={setFilterText} onSubmit={(v) => setUrl({ filter: v })} keys={keys}
+            placeholder={"Filter: metrics.acc > 0.9 and params.lr = '0.01'   (Ctrl+Space: keys)"} />
           <button type="submit">Apply</button>
           {filter && <button type="button" onClick={() => { setFilterText(''); setUrl({ filter: undefined }); }}>Clear</button>}
         </form>
         <select aria-label="Run lifecycle" value={viewType} onChange={(e) => setUrl({ view: e.target.value })}>
           <option value="ACTIVE_ONLY">Active</option><option value="DELETED_ONLY">Deleted</option><option value="ALL">All</option>
         </select>
+        <label className="check"><input type="checkbox" checked={group} onChange={(e) => setUrl({ group: e.target.checked ? undefined : '0' })} /> Group child runs</label>
         <button onClick={() => setChooser((c) => !c)} aria-expanded={chooser}>Columns ({colIds.length})</button>
       </div>
       {chooser && (
         <div className="chooser">
           <input placeholder="Find a column" aria-label="Find a column" value={colSearch} onChange={(e) => setColSearch(e.target.value)} />
+          <span className="muted small"> {available.length} columns</span>
           <div className="chooser-list">
             {available.filter((a) => a.toLowerCase().includes(colSearch.toLowerCase())).slice(0, 500).map((a) => (
               <label key={a}><input type="checkbox" checked={colIds.includes(a)} onChange={() => toggleCol(a)} /> {a}</label>
@@ -198,16 +320,32 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
       )}
       <div className="toolbar">
         <span className="muted" data-testid="run-count">{runs.length}{done ? '' : '+'} runs{loading ? ' (loading…)' : ''}</span>
-        <span className="muted">{selected.size} selected</span>
+        <span className="muted" data-testid="selected-count">{selected.size} selected</span>
+        {liveCount > 0 && <span className="live" title={`Running rows in view refresh every ${LIVE_POLL_MS / 1000}s`}>● live</span>}
         <button disabled={selected.size < 1} onClick={() => navigate('/compare', { runs: [...selected].join(',') })}>Compare</button>
         <button disabled={!selected.size} className="danger" onClick={() => bulk(api.deleteRun)}>Delete</button>
         <button disabled={!selected.size} onClick={() => bulk(api.restoreRun)}>Restore</button>
+        <button disabled={!selected.size} onClick={openMove} aria-expanded={moveTargets !== null}>Move…</button>
         <button onClick={() => setSelected(new Set(runs.map((r) => r.info.run_id)))}>Select all loaded</button>
         {selected.size > 0 && <button onClick={() => setSelected(new Set())}>Clear selection</button>}
       </div>
+      {moveTargets !== null && (
+        <div className="toolbar move-bar" role="group" aria-label="Move runs">
+          <span>Move {selected.size} selected run{selected.size === 1 ? '' : 's'} to</span>
+          <select aria-label="Target experiment" value={moveTo} onChange={(e) => setMoveTo(e.target.value)}>
+            {moveTargets.map((e) => (
+              <option key={e.experiment_id} value={e.experiment_id} disabled={experimentIds.length === 1 && experimentIds[0] === e.experiment_id}>
+                {e.name} ({e.experiment_id})</option>))}
+          </select>
+          <button disabled={!moveTo || !selected.size} onClick={doMove}>Move runs</button>
+          <button onClick={() => setMoveTargets(null)}>Cancel</button>
+        </div>
+      )}
+      {notice && <div className="notice" role="status">{notice} <button className="link" onClick={() => setNotice(null)}>dismiss</button></div>}
       <ErrorBox error={error} />
-      <VirtualTable columns={columns} rows={runs} rowKey={(r) => r.info.run_id} sort={sort} onSort={onSort}
-        onEndReached={onEndReached} height={Math.max(300, window.innerHeight - 260)} />
+      <VirtualTable columns={columns} rows={rows} rowKey={(r) => r.run.info.run_id} sort={sort} onSort={onSort}
+        onEndReached={onEndReached} onRangeChange={onRangeChange} height={Math.max(300, window.innerHeight - 260)}
+        rowClass={(r) => `${r.depth ? 'child' : ''}${selected.has(r.run.info.run_id) ? ' selected' : ''}`} />
     </div>
   );
 }

@@ -172,6 +172,21 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         except MltrailError as error:
             return _error(error)
 
+    async def get_logged_model_artifact(request: Request) -> Response:
+        """``GET /logged-models/{model_id}/artifacts/files?artifact_file_path=``: one file of a logged model."""
+        try:
+            path = request.query_params.get("artifact_file_path")
+            if not path:
+                raise MltrailError(
+                    'Request must include the "artifact_file_path" query parameter.', INVALID_PARAMETER_VALUE
+                )
+            path = validate_relative_path(path)
+            model = await run_in_threadpool(ctx.tracking_store.get_logged_model, request.path_params["model_id"])
+            store, prefix = ctx.repository_for(model.artifact_location)
+            return await stream_file(store, posixpath.join(prefix, path) if prefix else path)
+        except MltrailError as error:
+            return _error(error)
+
     out: list[BaseRoute] = []
     for prefix in _PREFIXES:
         out += [
@@ -184,4 +199,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         out += multipart.routes(ctx, _PREFIXES)
     for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
         out.append(Route(prefix + "/get-artifact", get_run_artifact, methods=["GET"]))
+        out.append(
+            Route(prefix + "/logged-models/{model_id}/artifacts/files", get_logged_model_artifact, methods=["GET"])
+        )
     return out
