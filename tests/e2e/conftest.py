@@ -122,7 +122,105 @@ def seed(base: str) -> dict[str, Any]:
         {"name": "vision-classifier", "source": f"{first['artifact_uri']}", "run_id": first["id"]},
     )
     _call(base, "registered-models/alias", {"name": "vision-classifier", "alias": "champion", "version": "1"})
-    return {"experiment_id": exp, "other_experiment_id": other, "runs": runs}
+    return {"experiment_id": exp, "other_experiment_id": other, "runs": runs, "nested": seed_nested(base)}
+
+
+_SIGNATURE_INPUTS = json.dumps(
+    [
+        {"type": "double", "name": "sepal_length", "required": True},
+        {"type": "string", "name": "site", "required": False},
+    ]
+)
+RUN_MLMODEL = f"""artifact_path: model
+flavors:
+  python_function:
+    loader_module: mltrail.sklearn
+    model_path: model.pkl
+    python_version: 3.11.9
+  sklearn:
+    pickled_model: model.pkl
+    serialization_format: cloudpickle
+    sklearn_version: 1.5.2
+mlflow_version: 3.17.2
+signature:
+  inputs: '{_SIGNATURE_INPUTS}'
+  outputs: '[{{"type": "tensor", "tensor-spec": {{"dtype": "float32", "shape": [-1, 3]}}}}]'
+  params: '[{{"name": "temperature", "type": "double", "default": 0.7, "shape": null}}]'
+utc_time_created: '2026-01-02 03:04:05.000000'
+"""
+DESCRIPTION = (
+    "# Nested sweep\n\nTrained with **early stopping**; see [the docs](https://example.org/docs).\n\n"
+    "| fold | score |\n|---|---|\n| 0 | 0.91 |\n\n"
+    '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">\n'
+)
+
+
+def _parquet_bytes(rows: int) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "id": pa.array(range(rows), pa.int64()),
+            "label": [f"item-{i}" for i in range(rows)],
+            "score": [i / 10 for i in range(rows)],
+        }
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out, compression="snappy")
+    return out.getvalue()
+
+
+def seed_nested(base: str) -> dict[str, Any]:
+    """``nested-runs``: a parent with three children (one with a grandchild), a solo run with artifacts to preview,
+    a logged model and a markdown description, and a run that is still RUNNING."""
+    exp = _call(base, "experiments/create", {"name": "nested-runs"})["experiment_id"]
+
+    def run(name: str, start: int, parent: str | None = None, status: str | None = "FINISHED") -> dict[str, Any]:
+        info = _call(base, "runs/create", {"experiment_id": exp, "run_name": name, "start_time": start})["run"]["info"]
+        tags = [{"key": "mlflow.parentRunId", "value": parent}] if parent else []
+        metrics = [{"key": "score", "value": start % 1000 / 1000, "timestamp": start, "step": 0}]
+        params = [{"key": "trial", "value": name}]
+        _call(base, "runs/log-batch", {"run_id": info["run_id"], "metrics": metrics, "params": params, "tags": tags})
+        if status:
+            _call(base, "runs/update", {"run_id": info["run_id"], "status": status, "end_time": start + 5000})
+        return {"id": info["run_id"], "name": name, "artifact_uri": info["artifact_uri"]}
+
+    t0 = 1_710_000_000_000
+    parent = run("sweep-parent", t0)
+    children = [run(f"trial-{i}", t0 + 100 + i, parent["id"]) for i in range(3)]
+    grandchild = run("trial-1-fold-0", t0 + 200, children[1]["id"])
+    solo = run("solo", t0 + 300)
+    live = run("live-run", t0 + 400, status=None)
+    _call(base, "runs/set-tag", {"run_id": solo["id"], "key": "mlflow.note.content", "value": DESCRIPTION})
+    config = b"# training config\nmodel:\n  depth: 4\n  name: tree\nlr: 0.01\n"
+    _put_artifact(base, solo["artifact_uri"], "config.yaml", config)
+    _put_artifact(base, solo["artifact_uri"], "data/sample.parquet", _parquet_bytes(1200))
+    _put_artifact(base, solo["artifact_uri"], "model/MLmodel", RUN_MLMODEL.encode())
+    model = _call(
+        base,
+        "logged-models",
+        {"experiment_id": exp, "name": "solo-model", "model_type": "classifier", "source_run_id": solo["id"]},
+    )["model"]["info"]
+    location = model["artifact_uri"]
+    _put_artifact(base, location, "MLmodel", RUN_MLMODEL.encode())
+    _call(
+        base,
+        f"logged-models/{model['model_id']}",
+        {"model_id": model["model_id"], "status": "LOGGED_MODEL_READY"},
+        method="PATCH",
+    )
+    return {
+        "experiment_id": exp,
+        "parent": parent,
+        "children": children,
+        "grandchild": grandchild,
+        "solo": solo,
+        "live": live,
+        "model_id": model["model_id"],
+    }
 
 
 def _missing(reason: str) -> None:

@@ -116,7 +116,8 @@ export function FilterInput({ value, onChange, onSubmit, keys, placeholder }: {
 
   useEffect(() => {
     if (!open) return;
-    document.getElementById(`${listId}-${active}`)?.scrollIntoView({ block: 'nearest' });
+    const el = document.getElementById(`${listId}-${active}`);
+    if (el && typeof el.scrollIntoView === 'function') el.scrollIntoView({ block: 'nearest' });
   }, [active, open]);
 
   return (

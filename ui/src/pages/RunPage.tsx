@@ -29,6 +29,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
   const [run, setRun] = useState<Run | null>(null);
   const [children, setChildren] = useState<Run[]>([]);
   const [models, setModels] = useState<LoggedModel[] | null>(null);
+  const [expName, setExpName] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
 
@@ -39,6 +40,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
     if (!run) return;
     api.searchRuns([run.info.experiment_id], `tags.mlflow.parentRunId = '${runId}'`, [], undefined, 100)
       .then((r) => setChildren(r.runs || [])).catch(() => setChildren([]));
+    api.getExperiment(run.info.experiment_id).then((r) => setExpName(r.experiment.name)).catch(() => setExpName(null));
     runsApi.loggedModelsOfRun(run.info.experiment_id, runId)
       .then((r) => setModels(r.models || [])).catch(() => setModels([]));
   }, [run?.info.experiment_id, runId]);
@@ -58,7 +60,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
   return (
     <div className="page">
       <div className="crumbs">
-        <a href="#/">Experiments</a> / <a href={href(`/experiments/${run.info.experiment_id}`)}>Experiment {run.info.experiment_id}</a> / run
+        <a href="#/">Experiments</a> / <a href={href(`/experiments/${run.info.experiment_id}`)}>{expName || `Experiment ${run.info.experiment_id}`}</a> / run
       </div>
       <h1>{run.info.run_name || run.info.run_id} <Status status={run.info.status} /></h1>
       <nav className="tabs">
