@@ -114,7 +114,18 @@ _register(
 
 #: Subpackages reachable as attributes (``mltrail.entities``) without an explicit import.
 _SUBMODULES = frozenset(
-    {"entities", "errors", "models", "pyfunc", "search", "sklearn", "store", "tracking", "transformers"}
+    {
+        "entities",
+        "errors",
+        "models",
+        "onnx_genai",
+        "pyfunc",
+        "search",
+        "sklearn",
+        "store",
+        "tracking",
+        "transformers",
+    }
 )
 
 __all__ = [

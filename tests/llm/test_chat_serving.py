@@ -1,4 +1,5 @@
-"""Serving the tiny chat model: /invocations (MLflow's shapes) and /v1 (OpenAI's, with the official client)."""
+"""Serving the tiny chat model of each chat flavor (transformers, onnx_genai): /invocations (MLflow's shapes) and /v1
+(OpenAI's, with the official client)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,25 @@ pytest.importorskip("transformers")
 openai = pytest.importorskip("openai")
 
 
-@pytest.fixture(scope="module")
-def server(tiny_phi3_dirs: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import transformers
-
+@pytest.fixture(scope="module", params=["transformers", "onnx_genai"])
+def server(
+    request: pytest.FixtureRequest, tiny_phi3_dirs: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A live scoring server for the tiny Phi-3 chat model of each chat flavor."""
     import mltrail.pyfunc
-    import mltrail.transformers
 
     path = tmp_path_factory.mktemp("served") / "chat"
-    pipe = transformers.pipeline("text-generation", model=tiny_phi3_dirs[0])
-    mltrail.transformers.save_model(pipe, path, task="llm/v1/chat")
+    if request.param == "transformers":
+        import transformers
+
+        import mltrail.transformers
+
+        pipe = transformers.pipeline("text-generation", model=tiny_phi3_dirs[0])
+        mltrail.transformers.save_model(pipe, path, task="llm/v1/chat")
+    else:
+        import mltrail.onnx_genai
+
+        mltrail.onnx_genai.save_model(tiny_phi3_dirs[1], path)
     with live_scoring_server(mltrail.pyfunc.load_model(str(path))) as (url, _):
         yield url
 
@@ -90,7 +100,27 @@ def test_openai_client_chat(server: str) -> None:
     assert reply.choices[0].message.content == SPAIN_ANSWER and reply.choices[0].finish_reason == "stop"
     assert reply.usage is not None and reply.usage.completion_tokens == 8
     reply = client.chat.completions.create(model=model.id, messages=CODER, max_tokens=20, stop="world", n=2)
-    assert [c.message.content for c in reply.choices] == ["print('hello world"] * 2
+    assert [c.message.content for c in reply.choices] == ["print('hello "] * 2  # OpenAI drops the stop string
+    assert reply.choices[0].finish_reason == "stop"
+
+
+def test_invocations_keeps_the_stop_string(server: str) -> None:
+    """/invocations answers as MLflow does: the stop string stays in the text (OpenAI's /v1 drops it)."""
+    r = httpx.post(f"{server}/invocations", json={"messages": SPAIN, "stop": ["Madrid"]})
+    assert r.status_code == 200, r.text
+    assert r.json()[0]["choices"][0]["message"]["content"] == "The capital of Spain is Madrid"
+    body = {"messages": SPAIN, "stop": ["Madrid"], "stream": True}
+    with httpx.stream("POST", f"{server}/invocations", json=body) as r:
+        chunks = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "The capital of Spain is Madrid"
+
+
+def test_openai_client_streaming_drops_the_stop_string(server: str) -> None:
+    client = openai.OpenAI(base_url=f"{server}/v1", api_key="unused")
+    stream = client.chat.completions.create(model="m", messages=SPAIN, stop=["Madrid", "xyz"], stream=True)
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "The capital of Spain is "
+    assert chunks[0].choices[0].delta.role == "assistant" and chunks[-1].choices[0].finish_reason == "stop"
 
 
 def test_openai_client_streaming(server: str) -> None:

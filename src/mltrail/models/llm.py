@@ -4,7 +4,9 @@
 either tool carry the same schema. :func:`parse_chat_request` and :func:`parse_completions_request` turn one input
 row (a dict, possibly with pandas' missing values) into a validated request, with a clear
 INVALID_PARAMETER_VALUE message for what is wrong; :func:`chat_completion`, :func:`chat_chunk` and
-:func:`text_completion` build the response objects.
+:func:`text_completion` build the response objects. :class:`LLMPyfunc` is the pyfunc of a chat or completions
+model over a flavor's generator (:class:`TextGeneration`), shared by the transformers and ONNX GenAI flavors;
+:class:`StopScanner` cuts streamed text at stop strings.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from mltrail.errors import MltrailError
 from mltrail.models.schema import Schema
@@ -189,6 +191,11 @@ class GenerationOptions:
     def sample(self) -> bool:
         """Whether to sample (temperature > 0) rather than decode greedily."""
         return self.temperature is not None and self.temperature > 0
+
+    def sampling_temperature(self, defaults: Mapping[str, Any]) -> float | None:
+        """The temperature to sample with (the request's, else the model config's), or None to decode greedily."""
+        temperature = self.temperature if self.temperature is not None else defaults.get("temperature")
+        return float(temperature) if temperature is not None and temperature > 0 else None
 
 
 @dataclass(frozen=True)
@@ -424,11 +431,212 @@ def chat_chunk(
     }
 
 
-def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
-    """``text`` up to and including the earliest stop string (MLflow keeps the stop string), and whether one hit."""
-    best = -1
+def text_chunk(
+    chunk_id: str, model: str, created: int, text: str, index: int = 0, finish_reason: str | None = None
+) -> dict[str, Any]:
+    """A streamed ``text_completion`` piece (completions models)."""
+    return {
+        "id": chunk_id,
+        "object": "text_completion",
+        "created": created,
+        "model": model,
+        "choices": [{"index": index, "text": text, "finish_reason": finish_reason}],
+    }
+
+
+def cut_at_stop(text: str, stop: Sequence[str], keep: bool = True, start: int = 0) -> tuple[str, bool]:
+    """``text`` up to the stop string that ends first, and whether one was found.
+
+    Args:
+        text: the generated text.
+        stop: the stop strings.
+        keep: keep the stop string in the text (MLflow's behaviour, used by pyfunc ``predict`` and
+            ``/invocations``); ``False`` drops it, as OpenAI does (``/v1/chat/completions``).
+        start: where to start looking (text before it is known to hold no stop string).
+    """
+    end, begin = -1, -1
     for s in stop:
-        at = text.find(s)
-        if at >= 0 and (best < 0 or at + len(s) < best):
-            best = at + len(s)
-    return (text[:best], True) if best >= 0 else (text, False)
+        at = text.find(s, start)
+        if at >= 0 and (end < 0 or at + len(s) < end or (at + len(s) == end and at < begin)):
+            end, begin = at + len(s), at
+    if end < 0:
+        return text, False
+    return (text[:end] if keep else text[:begin]), True
+
+
+class StopScanner:
+    """Cuts streamed text at the first stop string without ever sending part of one.
+
+    Feed each generated piece to :meth:`feed` and send what it returns; text that could be the start of a stop
+    string is held back until it is known not to be. After the end of generation, send :meth:`flush`.
+
+    Args:
+        stop: the stop strings (none: every piece passes through at once).
+        keep: keep the stop string in the text (see :func:`cut_at_stop`).
+    """
+
+    def __init__(self, stop: Sequence[str], keep: bool = True) -> None:
+        self.stop = tuple(s for s in stop if s)
+        self.keep = keep
+        self.hold = max((len(s) for s in self.stop), default=1) - 1
+        self.text = ""
+        self.sent = 0
+        self.hit = False
+
+    def feed(self, piece: str) -> str:
+        """Add a generated piece; returns the text that can be sent now ("" after a stop string was found)."""
+        if self.hit or not piece:
+            return ""
+        start = max(0, len(self.text) - self.hold)
+        self.text += piece
+        if self.stop:
+            cut, self.hit = cut_at_stop(self.text, self.stop, self.keep, start)
+            if self.hit:
+                self.text = cut
+                return self.flush()
+        safe = len(self.text) - self.hold
+        if safe <= self.sent:
+            return ""
+        out, self.sent = self.text[self.sent : safe], safe
+        return out
+
+    def flush(self) -> str:
+        """The text held back so far (call once generation has ended)."""
+        out, self.sent = self.text[self.sent :], len(self.text)
+        return out
+
+
+def prompt_too_long(tokens: int, context_length: int) -> MltrailError | None:
+    """The 400 for a prompt that does not fit the model's context (None when it fits)."""
+    if tokens < context_length:
+        return None
+    return _bad(
+        f"The prompt is {tokens} tokens long, but the model's context length is {context_length} tokens; "
+        "shorten the messages."
+    )
+
+
+# ------------------------------------------------------------------------------------------ chat pyfunc
+class TextGeneration(Protocol):
+    """What a chat flavor's generator provides to :class:`LLMPyfunc`."""
+
+    def generate(self, requests: Sequence[LLMRequest]) -> list[tuple[int, list[Generation]]]:
+        """``(prompt_tokens, generations)`` per request, in order (``options.n`` generations each)."""
+        ...
+
+    def stream(self, request: LLMRequest) -> Iterator[tuple[str, str | None]]:
+        """One choice: ``(text_piece, None)`` while generating, then ``("", finish_reason)`` once."""
+        ...
+
+
+P = TypeVar("P")
+
+
+def generate_in_groups(
+    requests: Sequence[LLMRequest],
+    encode: Callable[[LLMRequest], P],
+    run_group: Callable[[list[P], GenerationOptions], list[list[Generation]]],
+    length: Callable[[P], int] = len,  # type: ignore[assignment]
+) -> list[tuple[int, list[Generation]]]:
+    """Encode every request first (so a bad one fails before any generation), then generate the requests with
+    equal options together with ``run_group`` (one batched call per group).
+
+    Returns:
+        ``(prompt_tokens, generations)`` per request, in order.
+    """
+    encoded = [encode(r) for r in requests]
+    results: list[tuple[int, list[Generation]] | None] = [None] * len(requests)
+    groups: dict[GenerationOptions, list[int]] = {}
+    for i, request in enumerate(requests):
+        groups.setdefault(request.options, []).append(i)
+    for options, indexes in groups.items():
+        for i, generations in zip(indexes, run_group([encoded[i] for i in indexes], options), strict=True):
+            results[i] = (length(encoded[i]), generations)
+    return [r for r in results if r is not None]
+
+
+def llm_pyfunc_of(model: Any) -> LLMPyfunc | None:
+    """The :class:`LLMPyfunc` behind a loaded pyfunc model (the implementation itself, or its ``llm`` attribute),
+    else None.
+
+    The OpenAI routes call it directly with requests they validated: the pyfunc's schema enforcement would repeat
+    that validation and turn the request into a DataFrame first (about 1 ms per request).
+    """
+    impl = getattr(model, "_model_impl", model)
+    found = impl if isinstance(impl, LLMPyfunc) else getattr(impl, "llm", None)
+    return found if isinstance(found, LLMPyfunc) else None
+
+
+class LLMPyfunc:
+    """The pyfunc of an ``llm/v1/chat`` or ``llm/v1/completions`` model over a :class:`TextGeneration`.
+
+    ``predict`` takes one request (a dict), a list of them or a DataFrame (one request per row) and returns one
+    ``chat.completion`` (or ``text_completion``) per request; ``predict_stream`` takes one request and yields
+    ``chat.completion.chunk`` objects (or ``text_completion`` pieces). Params override the request's fields.
+
+    Args:
+        generator: the flavor's generator.
+        task: ``llm/v1/chat`` or ``llm/v1/completions``.
+        model_name: the ``model`` field of the responses.
+    """
+
+    def __init__(self, generator: TextGeneration, task: str, model_name: str) -> None:
+        self.generator = generator
+        self.task = task
+        self.model_name = model_name
+
+    def get_raw_model(self) -> TextGeneration:
+        """The flavor's generator."""
+        return self.generator
+
+    def requests(self, data: Any, params: dict[str, Any] | None = None) -> list[LLMRequest]:
+        """The validated requests of a pyfunc input.
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE with what is wrong.
+        """
+        parse = parse_chat_request if self.task == TASK_CHAT else parse_completions_request
+        return [parse({**row, **(params or {})}) for row in request_rows(data)]
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """One ``chat.completion`` / ``text_completion`` object per request.
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for a bad request or a prompt longer than the context.
+        """
+        build = chat_completion if self.task == TASK_CHAT else text_completion
+        return [build(self.model_name, n, gens) for n, gens in self.generator.generate(self.requests(data, params))]
+
+    def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Stream one request: ``chat.completion.chunk`` objects, or ``text_completion`` pieces.
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for a bad request or more than one request (when iterated, for
+                errors of generation).
+        """
+        requests = self.requests(data, params)
+        if len(requests) != 1:
+            raise _bad("predict_stream takes exactly one request")
+        return self._stream(requests[0])
+
+    def _stream(self, request: LLMRequest) -> Iterator[dict[str, Any]]:
+        chat = self.task == TASK_CHAT
+        chunk_id, created = new_id("chatcmpl" if chat else "cmpl"), int(time.time())
+
+        def chunk(text: str | None, index: int, reason: str | None, role: str | None) -> dict[str, Any]:
+            if chat:
+                return chat_chunk(chunk_id, self.model_name, created, text, index, reason, role)
+            return text_chunk(chunk_id, self.model_name, created, text or "", index, reason)
+
+        if request.options.n > 1:  # several choices: generate them together, one chunk each
+            ((_, generations),) = self.generator.generate([request])
+            for i, g in enumerate(generations):
+                yield chunk(g.text, i, g.finish_reason, "assistant")
+            return
+        first = True
+        for piece, reason in self.generator.stream(request):
+            if reason is None:
+                yield chunk(piece, 0, None, "assistant" if first else None)
+                first = False
+            else:
+                yield chunk(None if chat else "", 0, reason, None)

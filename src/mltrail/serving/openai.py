@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -26,7 +26,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from mltrail.errors import MltrailError
-from mltrail.models.llm import TASK_CHAT, parse_chat_request
+from mltrail.models.llm import TASK_CHAT, StopScanner, cut_at_stop, llm_pyfunc_of, parse_chat_request
 
 logger = logging.getLogger("mltrail.serving")
 
@@ -53,8 +53,8 @@ def model_name_of(model: Any) -> str:
     meta = getattr(model, "metadata", None)
     if meta is None:
         return "model"
-    source = (meta.flavors.get("transformers") or {}).get("source_model_name")
-    return str(meta.model_id or source or "model")
+    sources = (conf.get("source_model_name") for conf in meta.flavors.values() if isinstance(conf, dict))
+    return str(meta.model_id or next((s for s in sources if s), None) or "model")
 
 
 def openai_error(message: str, status: int = 400, error_type: str = "invalid_request_error") -> Response:
@@ -92,8 +92,54 @@ def to_model_row(body: Any) -> dict[str, Any]:
     return row
 
 
+def drop_stop(completion: Any, stop: Sequence[str]) -> Any:
+    """A chat.completion with each choice's content cut before its first stop string, as OpenAI answers.
+
+    Flavors keep the stop string in the text (MLflow's behaviour, kept on ``/invocations``).
+    """
+    if not stop or not isinstance(completion, dict) or not isinstance(completion.get("choices"), list):
+        return completion
+    choices = []
+    for choice in completion["choices"]:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            content, _ = cut_at_stop(message["content"], stop, keep=False)
+            choice = {**choice, "message": {**message, "content": content}}
+        choices.append(choice)
+    return {**completion, "choices": choices}
+
+
+def drop_stop_chunks(chunks: Iterator[Any], stop: Sequence[str]) -> Iterator[Any]:
+    """chat.completion.chunk objects with the stop string (and anything after it) left out of the content, as
+    OpenAI streams; text that could start a stop string is held back until it is known not to."""
+    scanners: dict[Any, StopScanner] = {}
+    for chunk in chunks:
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
+            yield chunk
+            continue
+        choices, useful = [], False
+        for choice in chunk["choices"]:
+            if not isinstance(choice, dict):
+                choices.append(choice)
+                continue
+            scanner = scanners.setdefault(choice.get("index", 0), StopScanner(stop, keep=False))
+            delta = dict(choice.get("delta") or {})
+            text = scanner.feed(delta["content"]) if isinstance(delta.get("content"), str) else None
+            if choice.get("finish_reason") is not None and (rest := scanner.flush()):
+                text = (text or "") + rest
+            if text is not None:
+                delta["content"] = text
+            useful = useful or bool(text) or "role" in delta or choice.get("finish_reason") is not None
+            choices.append({**choice, "delta": delta})
+        if useful:
+            yield {**chunk, "choices": choices}
+
+
 class ChatBatcher:
     """Combines concurrent chat requests into one ``predict`` call (rows with the same fields go together).
+
+    A request that arrives while the model is idle is predicted at once, without the hop through the dispatcher
+    task; requests that arrive while a prediction runs wait, and all of them go together into the next call.
 
     Args:
         predict: the model's ``predict``.
@@ -105,26 +151,56 @@ class ChatBatcher:
         self._max = max_batch_size
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Any]]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._running = 0  # predictions in flight (a lone request, or the dispatcher's batch)
+        self._held = False  # the dispatcher holds requests taken from the queue, waiting for the model
+        self._idle: asyncio.Event | None = None
 
     async def submit(self, row: dict[str, Any]) -> dict[str, Any]:
         """Predict one row, batched with whatever arrives meanwhile; returns its chat.completion."""
         if self._queue is None:
-            self._queue = asyncio.Queue()
+            self._queue, self._idle = asyncio.Queue(), asyncio.Event()
+            self._idle.set()
             self._task = asyncio.get_running_loop().create_task(self._run())
+        if self._running == 0 and not self._held and self._queue.empty():  # idle: no batch to wait for
+            self._enter()
+            try:
+                results = await run_in_threadpool(self._predict, row)
+            finally:
+                self._leave()
+            return results[0] if isinstance(results, list) and len(results) == 1 else results
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self._queue.put((row, future))
         return await future
 
+    def _enter(self) -> None:
+        assert self._idle is not None
+        self._running += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        assert self._idle is not None
+        self._running -= 1
+        if self._running == 0:
+            self._idle.set()
+
     async def _run(self) -> None:
-        assert self._queue is not None
+        assert self._queue is not None and self._idle is not None
         while True:
-            items = [await self._queue.get()]
+            first = await self._queue.get()
+            self._held = True
+            await self._idle.wait()  # let the running prediction finish: what queues meanwhile joins this batch
+            items = [first]
             while len(items) < self._max and not self._queue.empty():
                 items.append(self._queue.get_nowait())
             groups: dict[tuple[str, ...], list[tuple[dict[str, Any], asyncio.Future[Any]]]] = {}
             for item in items:
                 groups.setdefault(tuple(sorted(item[0])), []).append(item)
-            await asyncio.gather(*(self._call(group) for group in groups.values()))
+            self._enter()
+            self._held = False
+            try:
+                await asyncio.gather(*(self._call(group) for group in groups.values()))
+            finally:
+                self._leave()
 
     async def _call(self, group: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
         rows = [row for row, _ in group]
@@ -167,7 +243,10 @@ class OpenAIRoutes:
         self.timeout = timeout
         self.name = model_name_of(model)
         self.created = int(time.time())
-        self.batcher = ChatBatcher(model.predict, max_batch_size) if max_batch_size > 1 else None
+        llm = llm_pyfunc_of(model)  # requests are validated here: skip the pyfunc's schema enforcement
+        self.predict = llm.predict if llm is not None else model.predict
+        self.predict_stream = llm.predict_stream if llm is not None else model.predict_stream
+        self.batcher = ChatBatcher(self.predict, max_batch_size) if max_batch_size > 1 else None
 
     async def models(self, request: Request) -> Response:
         """``GET /v1/models``: the one served model."""
@@ -194,12 +273,12 @@ class OpenAIRoutes:
             if self.batcher is not None:
                 result = await asyncio.wait_for(self.batcher.submit(row), self.timeout)
             else:
-                result = await asyncio.wait_for(run_in_threadpool(self.model.predict, row), self.timeout)
+                result = await asyncio.wait_for(run_in_threadpool(self.predict, row), self.timeout)
         except (asyncio.TimeoutError, TimeoutError):
             return openai_error(f"Request processing time exceeded limit ({self.timeout:g} s).", 504, "timeout")
         except BaseException as exc:
             return _error_for(exc)
-        completion = result[0] if isinstance(result, list) else result
+        completion = drop_stop(result[0] if isinstance(result, list) else result, row.get("stop") or ())
         if isinstance(completion, dict):
             completion = {**completion, "model": self.name}
         return Response(json.dumps(completion), media_type=JSON)
@@ -226,9 +305,13 @@ class OpenAIRoutes:
     async def _stream(
         self, row: dict[str, Any], body: dict[str, Any], error: Callable[[MltrailError], Response] | None = None
     ) -> Response:
+        """SSE of the model's chunks: with ``error`` (``/invocations``) in MLflow's ways (errors in MLflow's shape,
+        the stop string kept), else in OpenAI's (errors in OpenAI's shape, the stop string dropped)."""
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         try:
-            chunks: Iterator[Any] = await run_in_threadpool(self.model.predict_stream, row)
+            chunks: Iterator[Any] = await run_in_threadpool(self.predict_stream, row)
+            if error is None and row.get("stop"):
+                chunks = drop_stop_chunks(chunks, row["stop"])
             first = await run_in_threadpool(next, chunks, None)  # errors before the first token become a 400
         except BaseException as exc:
             if error is not None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mltrail.errors import MltrailError
 from mltrail.models import flavor
 from mltrail.models.example import save_example
-from mltrail.models.llm import LLM_TASKS, TASK_CHAT, llm_signature
+from mltrail.models.llm import LLM_TASKS, llm_signature
 from mltrail.models.model import MLMODEL_FILE_NAME, Model
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def save_model(
     if task in LLM_TASKS:
         conf["inference_task"] = task
     model.add_flavor(FLAVOR_NAME, **conf)
-    if pip_requirements is None and conda_env is None:
+    if pip_requirements is None and conda_env is None and extra_pip_requirements is None:
         import torch
 
         pip_requirements = [f"transformers=={transformers.__version__}", f"torch=={torch.__version__.split('+')[0]}"]
@@ -340,34 +340,26 @@ class _Wrapper:
         self.pipeline = pipeline
         self.inference_task = inference_task
         self.model_config = dict(model_config or {})
-        self._generator: Any = None
         self.model_name = model_name or str(
             getattr(pipeline.model, "name_or_path", "") or type(pipeline.model).__name__
         )
+        self.llm: Any = None  # the LLMPyfunc of chat/completions models (the server calls it directly)
         if inference_task in LLM_TASKS:
+            from mltrail.models.llm import LLMPyfunc
             from mltrail.transformers._generate import TextGenerator
 
-            self._generator = TextGenerator(pipeline.model, pipeline.tokenizer, self.model_config)
+            generator = TextGenerator(pipeline.model, pipeline.tokenizer, self.model_config)
+            self.llm = LLMPyfunc(generator, inference_task, self.model_name)
 
     def get_raw_model(self) -> Any:
         """The pipeline."""
         return self.pipeline
 
-    def _requests(self, data: Any, params: dict[str, Any] | None) -> list[Any]:
-        from mltrail.models import llm
-
-        parse = llm.parse_chat_request if self.inference_task == TASK_CHAT else llm.parse_completions_request
-        return [parse({**row, **(params or {})}) for row in llm.request_rows(data)]
-
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Chat/completions objects (one per request row) for LLM tasks, else the pipeline's output."""
-        if self._generator is None:
+        if self.llm is None:
             return _plain_predict(self.pipeline, data, {**self.model_config, **(params or {})})
-        from mltrail.models import llm
-
-        requests = self._requests(data, params)
-        build = llm.chat_completion if self.inference_task == TASK_CHAT else llm.text_completion
-        return [build(self.model_name, tokens, gens) for tokens, gens in self._generator.generate(requests)]
+        return self.llm.predict(data, params)
 
     def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Yield ``chat.completion.chunk`` objects (chat) or ``text_completion`` pieces (completions).
@@ -375,54 +367,9 @@ class _Wrapper:
         Raises:
             MltrailError: INVALID_PARAMETER_VALUE for a model without an LLM task or more than one request.
         """
-        if self._generator is None:
+        if self.llm is None:
             raise MltrailError.invalid_parameter_value("This model does not support predict_stream method.")
-        requests = self._requests(data, params)
-        if len(requests) != 1:
-            raise MltrailError.invalid_parameter_value("predict_stream takes exactly one request")
-        return self._stream(requests[0])
-
-    def _stream(self, request: Any) -> Any:
-        import time
-
-        from mltrail.models import llm
-
-        chat = self.inference_task == TASK_CHAT
-        chunk_id, created = llm.new_id("chatcmpl" if chat else "cmpl"), int(time.time())
-        if request.options.n > 1:  # several choices: generate them together, one chunk each
-            ((_, generations),) = self._generator.generate([request])
-            for i, g in enumerate(generations):
-                yield self._chunk(chat, chunk_id, created, g.text, i, g.finish_reason, "assistant")
-            return
-        first = True
-        for piece, reason in self._generator.stream(request):
-            if reason is None:
-                yield self._chunk(chat, chunk_id, created, piece, 0, None, "assistant" if first else None)
-                first = False
-            else:
-                yield self._chunk(chat, chunk_id, created, None if chat else "", 0, reason, None)
-
-    def _chunk(
-        self,
-        chat: bool,
-        chunk_id: str,
-        created: int,
-        text: str | None,
-        index: int,
-        reason: str | None,
-        role: str | None,
-    ) -> dict[str, Any]:
-        from mltrail.models import llm
-
-        if chat:
-            return llm.chat_chunk(chunk_id, self.model_name, created, text, index, reason, role)
-        return {
-            "id": chunk_id,
-            "object": "text_completion",
-            "created": created,
-            "model": self.model_name,
-            "choices": [{"index": index, "text": text or "", "finish_reason": reason}],
-        }
+        return self.llm.predict_stream(data, params)
 
 
 def _texts(data: Any) -> list[str]:

@@ -13,7 +13,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mltrail.errors import MltrailError
-from mltrail.models.llm import Generation, GenerationOptions, LLMRequest, cut_at_stop
+from mltrail.models.llm import (
+    Generation,
+    GenerationOptions,
+    LLMRequest,
+    StopScanner,
+    cut_at_stop,
+    generate_in_groups,
+    prompt_too_long,
+)
 
 DEFAULT_MAX_TOKENS = 256
 
@@ -61,24 +69,22 @@ class TextGenerator:
 
     def _encode(self, request: LLMRequest) -> list[int]:
         ids = self.tokenizer(self.prompt_text(request), add_special_tokens=False)["input_ids"]
-        if len(ids) >= self.context_length:
-            raise MltrailError.invalid_parameter_value(
-                f"The prompt is {len(ids)} tokens long, but the model's context length is {self.context_length} "
-                "tokens; shorten the messages."
-            )
+        error = prompt_too_long(len(ids), self.context_length)
+        if error is not None:
+            raise error
         return ids
 
     def _kwargs(self, options: GenerationOptions, prompt_width: int) -> dict[str, Any]:
         max_tokens = options.max_tokens or self.default_max_tokens
+        temperature = options.sampling_temperature(self.defaults)
         kwargs: dict[str, Any] = {
             "max_new_tokens": max(1, min(max_tokens, self.context_length - prompt_width)),
-            "num_return_sequences": options.n if options.n > 1 and self._samples(options) else 1,
+            "num_return_sequences": options.n if options.n > 1 and temperature is not None else 1,
             "pad_token_id": self.pad_id,
             "eos_token_id": sorted(self.eos_ids) or None,
         }
-        temperature = self._temperature(options)
-        if temperature is not None and temperature > 0:
-            kwargs.update(do_sample=True, temperature=float(temperature))
+        if temperature is not None:
+            kwargs.update(do_sample=True, temperature=temperature)
             top_p = options.top_p if options.top_p is not None else self.defaults.get("top_p")
             top_k = options.top_k if options.top_k is not None else self.defaults.get("top_k")
             kwargs["top_p"] = float(top_p) if top_p is not None else 1.0
@@ -88,13 +94,6 @@ class TextGenerator:
         if options.stop:
             kwargs.update(stop_strings=list(options.stop), tokenizer=self.tokenizer)
         return kwargs
-
-    def _temperature(self, options: GenerationOptions) -> float | None:
-        return options.temperature if options.temperature is not None else self.defaults.get("temperature")
-
-    def _samples(self, options: GenerationOptions) -> bool:
-        temperature = self._temperature(options)
-        return temperature is not None and temperature > 0
 
     def _finish(self, tokens: Sequence[int], options: GenerationOptions, limit: int) -> Generation:
         count = len(tokens)
@@ -120,17 +119,7 @@ class TextGenerator:
         Raises:
             MltrailError: INVALID_PARAMETER_VALUE for a prompt longer than the context.
         """
-        encoded = [self._encode(r) for r in requests]
-        results: list[tuple[int, list[Generation]] | None] = [None] * len(requests)
-        groups: dict[GenerationOptions, list[int]] = {}
-        for i, request in enumerate(requests):
-            groups.setdefault(request.options, []).append(i)
-        for options, indexes in groups.items():
-            for i, generations in zip(
-                indexes, self._generate_group([encoded[i] for i in indexes], options), strict=True
-            ):
-                results[i] = (len(encoded[i]), generations)
-        return [r for r in results if r is not None]
+        return generate_in_groups(requests, self._encode, self._generate_group)
 
     def _generate_group(self, prompts: list[list[int]], options: GenerationOptions) -> list[list[Generation]]:
         import torch
@@ -177,26 +166,23 @@ class TextGenerator:
 
         thread = threading.Thread(target=run, name="mltrail-generate", daemon=True)
         thread.start()
-        hold = max((len(s) for s in options.stop), default=1) - 1
-        text, sent, hit = "", 0, False
+        scanner = StopScanner(options.stop)
         for piece in streamer:
-            text += piece
-            cut, hit = cut_at_stop(text, options.stop)
-            if hit:
-                text = cut
+            out = scanner.feed(piece)
+            if out:
+                yield out, None
+            if scanner.hit:
                 break
-            safe = len(text) - hold
-            if safe > sent:
-                yield text[sent:safe], None
-                sent = safe
-        if hit:  # drain: generation ends on its own through stop_strings
+        if scanner.hit:  # drain: generation ends on its own through stop_strings
             for _ in streamer:
                 pass
         thread.join()
         if errors:
             raise errors[0]
-        if len(text) > sent:
-            yield text[sent:], None
+        rest = scanner.flush()
+        if rest:
+            yield rest, None
+        text = scanner.text
         tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
-        reason = "stop" if hit or tokens < kwargs["max_new_tokens"] else "length"
+        reason = "stop" if scanner.hit or tokens < kwargs["max_new_tokens"] else "length"
         yield "", reason
