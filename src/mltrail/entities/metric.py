@@ -31,7 +31,7 @@ class Metric:
         return compact(
             {
                 "key": self.key,
-                "value": _wire_float(self.value),
+                "value": wire_float(self.value),
                 "timestamp": self.timestamp,
                 "step": self.step,
                 "dataset_name": self.dataset_name,
@@ -56,7 +56,10 @@ class Metric:
         )
 
 
-def _wire_float(value: float) -> float | str:
+def wire_float(value: float) -> float | str:
+    """A float as MLflow's JSON carries it: NaN and infinities as strings, other values as numbers."""
+    if math.isfinite(value):
+        return value
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):

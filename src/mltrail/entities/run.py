@@ -8,7 +8,7 @@ from typing import Any
 from mltrail.entities._wire import compact, key_values, opt_int
 from mltrail.entities.dataset import DatasetInput
 from mltrail.entities.enums import LifecycleStage, RunStatus
-from mltrail.entities.metric import Metric
+from mltrail.entities.metric import Metric, wire_float
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +82,17 @@ class RunData:
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form."""
-        return compact(
-            {
-                "metrics": [Metric(m.key, m.value, m.timestamp, m.step).to_dict() for m in self.metric_objects],
-                "params": key_values(self.params),
-                "tags": key_values(self.tags),
-            }
-        )
+        out: dict[str, Any] = {}
+        if self.metric_objects:  # a run's latest values carry no dataset, model or run id on the wire
+            out["metrics"] = [
+                {"key": m.key, "value": wire_float(m.value), "timestamp": m.timestamp, "step": m.step}
+                for m in self.metric_objects
+            ]
+        if self.params:
+            out["params"] = key_values(self.params)
+        if self.tags:
+            out["tags"] = key_values(self.tags)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunData:

@@ -573,6 +573,12 @@ class TrackingStoreSuite:
         page = tracking_store.search_runs([exp_id], max_results=4, order_by=["metrics.acc DESC"])
         rest = tracking_store.search_runs([exp_id], max_results=4, order_by=["metrics.acc DESC"], page_token=page.token)
         assert [ids.index(r.info.run_id) for r in [*page, *rest]] == [5, 4, 3, 2, 1, 0] and rest.token is None
+        # pages that cross from runs with a value to the NaN and missing ones
+        for size, want in ((3, [4, 3, 1, 0, 2, 5]), (4, [4, 3, 1, 0, 2, 5]), (5, [0, 1, 3, 4, 2, 5])):
+            clause = ["metrics.loss DESC"] if size != 5 else ["metrics.loss ASC"]
+            first = tracking_store.search_runs([exp_id], max_results=size, order_by=clause)
+            second = tracking_store.search_runs([exp_id], max_results=size, order_by=clause, page_token=first.token)
+            assert [ids.index(r.info.run_id) for r in [*first, *second]] == want and second.token is None
         with expect(INVALID_PARAMETER_VALUE, "It must be at most 50000"):
             tracking_store.search_runs([exp_id], max_results=50001)
         with expect(INVALID_PARAMETER_VALUE):
@@ -588,6 +594,33 @@ class TrackingStoreSuite:
         assert len(runs) == 1 and runs[0] == tracking_store.get_run(ids[1])
         assert len(tracking_store.search_runs([exp_id, other])) == 7
         assert tracking_store.search_runs([]) == []
+
+    def test_search_runs_wire_is_to_dict(self, tracking_store: TrackingStore) -> None:
+        store = tracking_store
+        exp_id, ids = self._search_fixture(store)
+        store.log_batch(ids[0], metrics=[Metric("inf", math.inf, 3, 2), Metric("ninf", -math.inf, 3, 2)])
+        store.update_run_info(ids[1], RunStatus.FINISHED, end_time=5000)
+        ds = Dataset("train", "d1", "code", '{"uri": "x"}')
+        store.log_inputs(ids[3], [DatasetInput(ds, (InputTag("mlflow.data.context", "training"),))])
+        model = store.create_logged_model(exp_id, "model", source_run_id=ids[4])
+        store.log_outputs(ids[4], [LoggedModelOutput(model.model_id, 2)])
+        store.log_inputs(ids[4], models=[LoggedModelInput(model.model_id)])
+        bare = _run(store, exp_id, "bare")
+        for flt, order in (
+            (None, None),
+            ("metrics.acc > 0.05", ["metrics.loss DESC"]),
+            ("params.model = 'Forest'", ["params.depth ASC"]),
+            (None, ["metrics.inf ASC"]),
+        ):
+            runs = store.search_runs([exp_id], flt, order_by=order, max_results=4)
+            wire = store.search_runs_wire([exp_id], flt, order_by=order, max_results=4)
+            assert list(wire) == [r.to_dict() for r in runs] and wire.token == runs.token
+        everything = {r["info"]["run_id"]: r for r in store.search_runs_wire([exp_id])}
+        assert everything[ids[3]]["inputs"]["dataset_inputs"][0]["dataset"]["name"] == "train"
+        assert everything[ids[4]]["outputs"] == {"model_outputs": [{"model_id": model.model_id, "step": 2}]}
+        assert everything[ids[1]]["info"]["end_time"] == 5000 and everything[ids[1]]["info"]["status"] == "FINISHED"
+        assert {m["key"]: m["value"] for m in everything[ids[0]]["data"]["metrics"]}["ninf"] == "-Infinity"
+        assert everything[bare.info.run_id]["data"]["tags"] == [{"key": "mlflow.runName", "value": "bare"}]
 
     # ---------------------------------------------------------------------------- inputs and outputs
     def test_log_inputs_and_search_datasets(self, tracking_store: TrackingStore) -> None:

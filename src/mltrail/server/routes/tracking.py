@@ -208,7 +208,7 @@ def restore_run(ctx: ServerContext, p: dict[str, Any]) -> None:
 )
 def search_runs(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """Search runs with a filter, order and paging."""
-    page = ctx.tracking_store.search_runs(
+    page = ctx.tracking_store.search_runs_wire(
         experiment_ids=p.get("experiment_ids") or [],
         filter_string=p.get("filter"),
         run_view_type=ViewType.parse(p.get("run_view_type", "ACTIVE_ONLY")),  # type: ignore[arg-type]
@@ -216,7 +216,7 @@ def search_runs(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
         order_by=p.get("order_by"),
         page_token=p.get("page_token"),
     )
-    return page_response([r.to_dict() for r in page], "runs", page.token)
+    return page_response(list(page), "runs", page.token)
 
 
 _METRIC_FIELDS = (

@@ -10,6 +10,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mltrail.entities import (
     DatasetInput,
@@ -219,6 +220,22 @@ class TrackingStore(ABC):
         page_token: str | None = None,
     ) -> PagedList[Run]:
         """Search runs with the filter language; one page at a time, selected by one SQL query."""
+
+    def search_runs_wire(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[dict[str, Any]]:
+        """:meth:`search_runs` with each run in its wire form (``Run.to_dict()``), for the REST server.
+
+        Stores may build the dicts without going through entities; the result must be the same.
+        """
+        page = self.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
+        return PagedList([run.to_dict() for run in page], page.token)
 
     @abstractmethod
     def log_inputs(

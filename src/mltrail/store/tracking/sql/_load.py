@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.elements import ColumnElement
 
 from mltrail.entities import (
     Dataset,
@@ -26,6 +29,7 @@ from mltrail.entities import (
     RunOutputs,
     RunStatus,
 )
+from mltrail.entities.metric import wire_float
 from mltrail.store.tracking.sql import _dialect
 from mltrail.store.tracking.sql.tables import (
     datasets,
@@ -59,76 +63,188 @@ RUN_COLUMNS = (
 )
 
 
-# Built once: building and caching a statement costs about as much as running it for a page of 100 runs.
-_PARAMS_OF_RUNS = sa.select(params.c.run_uuid, params.c.key, params.c.value).where(
-    params.c.run_uuid.in_(sa.bindparam("ids", expanding=True))
-)
-_TAGS_OF_RUNS = sa.select(tags.c.run_uuid, tags.c.key, tags.c.value).where(
-    tags.c.run_uuid.in_(sa.bindparam("ids", expanding=True))
-)
-_METRICS_OF_RUNS = (
-    sa.select(
-        latest_metrics.c.run_uuid,
-        latest_metrics.c.key,
-        latest_metrics.c.value,
-        latest_metrics.c.timestamp,
-        latest_metrics.c.step,
-        latest_metrics.c.is_nan,
+# Row kinds of the page statement.
+_PARAM, _TAG, _METRIC, _HAS_INPUTS, _HAS_OUTPUTS = 0, 1, 2, 3, 4
+
+
+def _page_statement(dialect: str) -> sa.CompoundSelect[Any]:
+    """``(kind, run_uuid, key, text value, metric value, timestamp, step, is_nan)`` rows for the bound run ids.
+
+    One ``UNION ALL``: the params, tags and latest metrics of the runs, plus one marker row per run that has
+    dataset/model inputs or logged-model outputs (rare; those are then loaded apart). On PostgreSQL the ids are
+    bound as one array (``= ANY(:ids)``); elsewhere as an expanding ``IN`` list.
+    """
+
+    def owned_by(column: Any) -> ColumnElement[bool]:
+        if dialect == "postgresql":
+            return column == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)))
+        return column.in_(sa.bindparam("ids", expanding=True))
+
+    def kind(value: int) -> Any:
+        return sa.literal_column(str(value), sa.Integer)
+
+    def null(type_: Any) -> Any:  # PostgreSQL needs typed NULLs where a branch (or its DISTINCT) fixes the type
+        return sa.cast(sa.null(), type_) if dialect == "postgresql" else sa.null()
+
+    no_text = null(sa.Text)
+    no_metric = (null(sa.Float), null(sa.BigInteger), null(sa.BigInteger), null(sa.Boolean))
+    no_row = (no_text, no_text, *no_metric)
+    lm = latest_metrics
+    return sa.union_all(
+        sa.select(
+            kind(_METRIC), lm.c.run_uuid, lm.c.key, no_text, lm.c.value, lm.c.timestamp, lm.c.step, lm.c.is_nan
+        ).where(owned_by(lm.c.run_uuid)),
+        sa.select(kind(_PARAM), params.c.run_uuid, params.c.key, params.c.value, *no_metric).where(
+            owned_by(params.c.run_uuid)
+        ),
+        sa.select(kind(_TAG), tags.c.run_uuid, tags.c.key, tags.c.value, *no_metric).where(owned_by(tags.c.run_uuid)),
+        sa.select(kind(_HAS_INPUTS), inputs.c.destination_id, *no_row)
+        .where(inputs.c.destination_type == "RUN", owned_by(inputs.c.destination_id))
+        .distinct(),
+        sa.select(kind(_HAS_INPUTS), inputs.c.source_id, *no_row)
+        .where(inputs.c.source_type == "RUN_INPUT", owned_by(inputs.c.source_id))
+        .distinct(),
+        sa.select(kind(_HAS_OUTPUTS), inputs.c.source_id, *no_row)
+        .where(inputs.c.source_type == "RUN_OUTPUT", owned_by(inputs.c.source_id))
+        .distinct(),
     )
-    .where(latest_metrics.c.run_uuid.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(latest_metrics.c.run_uuid, latest_metrics.c.key)
-)
+
+
+# Built once per dialect: building and caching a statement costs about as much as running it for a page.
+_PAGE_STATEMENTS = {dialect: _page_statement(dialect) for dialect in ("sqlite", "postgresql", "mysql")}
 
 
 def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
+_STATUSES = {s.value: s for s in RunStatus}
+
+
 def run_info(row: Row[Any]) -> RunInfo:
     """A :class:`RunInfo` from a row selecting :data:`RUN_COLUMNS`."""
+    run_id, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, stage = row
     return RunInfo(
-        run_id=row.run_uuid,
-        experiment_id=str(row.experiment_id),
-        run_name=row.name or "",
-        user_id=row.user_id or "",
-        status=RunStatus(row.status),
-        start_time=row.start_time,
-        end_time=row.end_time,
-        artifact_uri=row.artifact_uri or "",
-        lifecycle_stage=row.lifecycle_stage,
+        run_id=run_id,
+        experiment_id=str(experiment_id),
+        run_name=name or "",
+        user_id=user_id or "",
+        status=_STATUSES.get(status) or RunStatus(status),
+        start_time=start_time,
+        end_time=end_time,
+        artifact_uri=artifact_uri or "",
+        lifecycle_stage=stage,
     )
 
 
-def load_runs(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> list[Run]:
-    """Full runs for rows selecting :data:`RUN_COLUMNS`, in the same order (five queries per 500 runs)."""
-    ids = [r.run_uuid for r in rows]
-    run_params: dict[str, dict[str, str]] = defaultdict(dict)
-    run_tags: dict[str, dict[str, str]] = defaultdict(dict)
-    run_metrics: dict[str, list[Metric]] = defaultdict(list)
+@dataclass
+class _Page:
+    """The data of a page of runs, by run id (metrics as ``(key, value, timestamp, step)``, sorted by key)."""
+
+    params: dict[str, dict[str, str]]
+    tags: dict[str, dict[str, str]]
+    metrics: dict[str, list[tuple[str, float, int, int]]]
+    inputs: dict[str, RunInputs]
+    outputs: dict[str, RunOutputs]
+
+
+def _fetch_page(conn: Connection, ids: Sequence[str], dialect: str) -> _Page:
+    """Params, tags and latest metrics of these runs in one query per 500 runs; inputs and outputs only for the
+    runs that have some."""
+    page = _Page(defaultdict(dict), defaultdict(dict), defaultdict(list), {}, {})
+    with_inputs: set[str] = set()
+    with_outputs: set[str] = set()
+    statement = _PAGE_STATEMENTS[dialect]
     load = _dialect.load_float
     # Rows are unpacked positionally: attribute access by name costs more than the query on a page of runs.
     for chunk in _chunks(ids):
-        for run_id, key, value in conn.execute(_PARAMS_OF_RUNS, {"ids": list(chunk)}):
-            run_params[run_id][key] = value
-        for run_id, key, value in conn.execute(_TAGS_OF_RUNS, {"ids": list(chunk)}):
-            run_tags[run_id][key] = value or ""
-        for run_id, key, value, timestamp, step, is_nan in conn.execute(_METRICS_OF_RUNS, {"ids": list(chunk)}):
-            run_metrics[run_id].append(Metric(key, load(value, bool(is_nan), dialect), int(timestamp), int(step)))
-    run_inputs = load_run_inputs(conn, ids)
-    run_outputs = load_run_outputs(conn, ids)
-    return [
-        Run(
-            info=run_info(row),
-            data=RunData(
-                metric_objects=tuple(run_metrics.get(row.run_uuid, ())),
-                params=dict(sorted(run_params.get(row.run_uuid, {}).items())),
-                tags=dict(sorted(run_tags.get(row.run_uuid, {}).items())),
-            ),
-            inputs=run_inputs.get(row.run_uuid, RunInputs()),
-            outputs=run_outputs.get(row.run_uuid, RunOutputs()),
+        found = conn.execute(statement, {"ids": list(chunk)}).all()
+        for kind, run_id, key, text, value, timestamp, step, is_nan in found:
+            if kind == _METRIC:
+                page.metrics[run_id].append((key, load(value, bool(is_nan), dialect), int(timestamp), int(step)))
+            elif kind == _PARAM:
+                page.params[run_id][key] = text
+            elif kind == _TAG:
+                page.tags[run_id][key] = text or ""
+            elif kind == _HAS_INPUTS:
+                with_inputs.add(run_id)
+            else:
+                with_outputs.add(run_id)
+    for points in page.metrics.values():
+        points.sort()
+    if with_inputs:
+        page.inputs = load_run_inputs(conn, [i for i in ids if i in with_inputs])
+    if with_outputs:
+        page.outputs = load_run_outputs(conn, [i for i in ids if i in with_outputs])
+    return page
+
+
+def load_runs(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> list[Run]:
+    """Full runs for rows selecting :data:`RUN_COLUMNS`, in the same order (see :func:`_fetch_page`)."""
+    page = _fetch_page(conn, [r[0] for r in rows], dialect)
+    no_inputs, no_outputs = RunInputs(), RunOutputs()
+    result = []
+    for row in rows:
+        run_id = row[0]
+        result.append(
+            Run(
+                info=run_info(row),
+                data=RunData(
+                    metric_objects=tuple(Metric(*point) for point in page.metrics.get(run_id, ())),
+                    params=dict(sorted(page.params[run_id].items())) if run_id in page.params else {},
+                    tags=dict(sorted(page.tags[run_id].items())) if run_id in page.tags else {},
+                ),
+                inputs=page.inputs.get(run_id, no_inputs),
+                outputs=page.outputs.get(run_id, no_outputs),
+            )
         )
-        for row in rows
-    ]
+    return result
+
+
+def load_run_dicts(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> list[dict[str, Any]]:
+    """What ``[r.to_dict() for r in load_runs(conn, rows, dialect)]`` returns, built straight from the rows.
+
+    A page of search results skips the entities: building a thousand frozen :class:`Metric` objects and
+    turning them back into dicts costs more than fetching them.
+    """
+    page = _fetch_page(conn, [r[0] for r in rows], dialect)
+    result = []
+    for run_id, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, stage in rows:
+        info: dict[str, Any] = {
+            "run_id": run_id,
+            "run_uuid": run_id,
+            "run_name": name or "",
+            "experiment_id": str(experiment_id),
+            "user_id": user_id or "",
+            "status": (_STATUSES.get(status) or RunStatus(status)).value,
+        }
+        if start_time is not None:
+            info["start_time"] = start_time
+        if end_time is not None:
+            info["end_time"] = end_time
+        info["artifact_uri"] = artifact_uri or ""
+        if stage is not None:
+            info["lifecycle_stage"] = stage
+        data: dict[str, Any] = {}
+        if run_id in page.metrics:
+            data["metrics"] = [
+                {"key": key, "value": wire_float(value), "timestamp": timestamp, "step": step}
+                for key, value, timestamp, step in page.metrics[run_id]
+            ]
+        if run_id in page.params:
+            data["params"] = [{"key": k, "value": v} for k, v in sorted(page.params[run_id].items())]
+        if run_id in page.tags:
+            data["tags"] = [{"key": k, "value": v} for k, v in sorted(page.tags[run_id].items())]
+        inputs, outputs = page.inputs.get(run_id), page.outputs.get(run_id)
+        result.append(
+            {
+                "info": info,
+                "data": data,
+                "inputs": inputs.to_dict() if inputs is not None else {},
+                "outputs": outputs.to_dict() if outputs is not None else {},
+            }
+        )
+    return result
 
 
 def load_run_inputs(conn: Connection, run_ids: Sequence[str]) -> dict[str, RunInputs]:

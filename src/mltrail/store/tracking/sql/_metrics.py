@@ -138,10 +138,29 @@ def batch_summaries(points: dict[Point, float]) -> list[tuple[str, int, int, flo
     return [(k, *latest[k][1:], lows.get(k), highs.get(k)) for k in sorted(latest)]
 
 
+#: The summary merge of an ``INSERT INTO latest_metrics AS lm ...``: the latest point wins by (step, timestamp,
+#: value); min, max, sum and count fold the new points in. All SET expressions read the row's old values.
+_MERGE_SUMMARY = """ON CONFLICT (run_uuid, key) DO UPDATE SET
+    value = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
+        THEN EXCLUDED.value ELSE lm.value END,
+    "timestamp" = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value)
+        > (lm.step, lm."timestamp", lm.value) THEN EXCLUDED."timestamp" ELSE lm."timestamp" END,
+    step = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
+        THEN EXCLUDED.step ELSE lm.step END,
+    is_nan = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
+        THEN EXCLUDED.is_nan ELSE lm.is_nan END,
+    min_value = CASE WHEN lm.min_value IS NULL OR EXCLUDED.min_value < lm.min_value
+        THEN EXCLUDED.min_value ELSE lm.min_value END,
+    max_value = CASE WHEN lm.max_value IS NULL OR EXCLUDED.max_value > lm.max_value
+        THEN EXCLUDED.max_value ELSE lm.max_value END,
+    sum_value = CASE WHEN lm.sum_value IS NULL THEN EXCLUDED.sum_value
+        WHEN EXCLUDED.sum_value IS NULL THEN lm.sum_value ELSE lm.sum_value + EXCLUDED.sum_value END,
+    count_value = lm.count_value + EXCLUDED.count_value"""
+
 #: PostgreSQL: check the run, insert the new points, merge the summaries; one statement, one round trip.
 #: ``ins`` returns only the points actually inserted, so exact repeats add nothing to sum and count; latest,
 #: min and max come from :func:`batch_summaries` (idempotent). All SET expressions read the row's old values.
-_ONE_STATEMENT_WRITE = """
+_ONE_STATEMENT_WRITE = f"""
 WITH run AS (
     SELECT lifecycle_stage FROM runs WHERE run_uuid = %(run_id)s
 ), active AS (
@@ -167,22 +186,27 @@ WITH run AS (
     LEFT JOIN added a ON a.key = s.key
     WHERE EXISTS (SELECT 1 FROM active)
     ORDER BY s.key
-    ON CONFLICT (run_uuid, key) DO UPDATE SET
-        value = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
-            THEN EXCLUDED.value ELSE lm.value END,
-        "timestamp" = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value)
-            > (lm.step, lm."timestamp", lm.value) THEN EXCLUDED."timestamp" ELSE lm."timestamp" END,
-        step = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
-            THEN EXCLUDED.step ELSE lm.step END,
-        is_nan = CASE WHEN (EXCLUDED.step, EXCLUDED."timestamp", EXCLUDED.value) > (lm.step, lm."timestamp", lm.value)
-            THEN EXCLUDED.is_nan ELSE lm.is_nan END,
-        min_value = CASE WHEN lm.min_value IS NULL OR EXCLUDED.min_value < lm.min_value
-            THEN EXCLUDED.min_value ELSE lm.min_value END,
-        max_value = CASE WHEN lm.max_value IS NULL OR EXCLUDED.max_value > lm.max_value
-            THEN EXCLUDED.max_value ELSE lm.max_value END,
-        sum_value = CASE WHEN lm.sum_value IS NULL THEN EXCLUDED.sum_value
-            WHEN EXCLUDED.sum_value IS NULL THEN lm.sum_value ELSE lm.sum_value + EXCLUDED.sum_value END,
-        count_value = lm.count_value + EXCLUDED.count_value
+    {_MERGE_SUMMARY}
+)
+SELECT lifecycle_stage FROM run
+"""
+
+#: PostgreSQL, a single point: the same as :data:`_ONE_STATEMENT_WRITE` with scalar parameters (cheaper to run
+#: than unnesting arrays). The summary is merged only when the point was new: an exact repeat is already in it.
+_ONE_POINT_WRITE = f"""
+WITH run AS (
+    SELECT lifecycle_stage FROM runs WHERE run_uuid = %(run_id)s
+), ins AS (
+    INSERT INTO metrics (run_uuid, key, step, "timestamp", value, is_nan)
+    SELECT %(run_id)s, %(key)s, %(step)s, %(ts)s, %(value)s, %(nan)s FROM run WHERE lifecycle_stage = 'active'
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), merged AS (
+    INSERT INTO latest_metrics AS lm
+        (run_uuid, key, value, "timestamp", step, is_nan, min_value, max_value, sum_value, count_value)
+    SELECT %(run_id)s, %(key)s, %(value)s, %(ts)s, %(step)s, %(nan)s, %(real)s::float8, %(real)s::float8,
+        %(real)s::float8, %(count)s FROM ins
+    {_MERGE_SUMMARY}
 )
 SELECT lifecycle_stage FROM run
 """
@@ -204,6 +228,12 @@ def write_metrics_one_statement(conn: Connection, run_id: str, batch: Sequence[M
         The run's lifecycle stage (nothing was written unless it is ``active``), or None for an unknown run.
     """
     points = sorted(stored_points(batch, dialect).items())
+    if len(points) == 1:
+        (key, step, timestamp, stored, is_nan), _real = points[0]
+        one = {"run_id": run_id, "key": key, "step": step, "ts": timestamp, "value": stored, "nan": is_nan}
+        one.update(real=None if is_nan else stored, count=0 if is_nan else 1)
+        row = conn.exec_driver_sql(_ONE_POINT_WRITE, one).first()
+        return None if row is None else str(row[0])
     summaries = batch_summaries(dict(points))
     params: dict[str, object] = {"run_id": run_id}
     for prefix, rows, names in (

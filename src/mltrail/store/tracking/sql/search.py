@@ -9,6 +9,7 @@ NaN metrics) sort last in both directions, as in MLflow.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -216,16 +217,36 @@ def _dataset_filter(c: Comparison, dialect: str) -> ColumnElement[bool]:
     )
 
 
-def runs_query(
+def _ordered_runs(where: list[ColumnElement[bool]], clauses: Sequence[OrderBy]) -> sa.Select[Any]:
+    source: Any = runs
+    keys: list[tuple[ColumnElement[Any], bool]] = []
+    for index, clause in enumerate(clauses):
+        source, clause_keys = _run_order(source, index, clause)
+        keys.extend(clause_keys)
+    return (
+        sa.select(*_load.RUN_COLUMNS)
+        .select_from(source)
+        .where(*where)
+        .order_by(*(e.asc() if asc else e.desc() for e, asc in keys))
+    )
+
+
+@dataclass(frozen=True)
+class RunSearch:
+    """A parsed run search: the ``WHERE`` conditions and the complete sort clauses."""
+
+    where: list[ColumnElement[bool]]
+    clauses: list[OrderBy]
+
+
+def prepare_run_search(
     experiment_ids: Sequence[int],
     filter_string: str | None,
     view: ViewType,
     order_by: Sequence[str] | None,
     dialect: str,
-    limit: int | None = None,
-    offset: int = 0,
-) -> sa.Select[Any]:
-    """The one statement that selects matching runs in order, with ``LIMIT``/``OFFSET`` when ``limit`` is given.
+) -> RunSearch:
+    """Parse and compile a run search's filter and order (no database work).
 
     Raises:
         MltrailError: INVALID_PARAMETER_VALUE for a bad filter or order_by.
@@ -238,68 +259,59 @@ def runs_query(
     ]
     if expr is not None:
         where.append(_combine(expr, lambda c: _run_leaf(c, dialect)))
-    first = clauses[0].identifier
-    if dialect == "postgresql" and limit is not None and first.kind == "metric" and first.aggregate is None:
-        return _runs_by_metric_index(where, clauses, limit, offset)
-    source: Any = runs
-    keys: list[tuple[ColumnElement[Any], bool]] = []
-    for index, clause in enumerate(clauses):
-        source, clause_keys = _run_order(source, index, clause)
-        keys.extend(clause_keys)
-    query = (
-        sa.select(*_load.RUN_COLUMNS)
-        .select_from(source)
-        .where(*where)
-        .order_by(*(e.asc() if asc else e.desc() for e, asc in keys))
-    )
-    return query if limit is None else query.limit(limit).offset(offset)
+    return RunSearch(where, list(clauses))
+
+
+def select_runs(conn: Connection, prepared: RunSearch, dialect: str, limit: int, offset: int = 0) -> list[Any]:
+    """Rows (:data:`_load.RUN_COLUMNS`) of the matching runs ``offset`` .. ``offset + limit``, in order."""
+    first = prepared.clauses[0].identifier
+    if dialect == "postgresql" and first.kind == "metric" and first.aggregate is None:
+        return _runs_by_metric_index(conn, prepared.where, prepared.clauses, limit, offset)
+    return list(conn.execute(_ordered_runs(prepared.where, prepared.clauses).limit(limit).offset(offset)).all())
 
 
 def _runs_by_metric_index(
-    where: list[ColumnElement[bool]], clauses: Sequence[OrderBy], limit: int, offset: int
-) -> sa.Select[Any]:
-    """Runs sorted by a metric's latest value, as two branches PostgreSQL can each stop early.
+    conn: Connection, where: list[ColumnElement[bool]], clauses: Sequence[OrderBy], limit: int, offset: int
+) -> list[Any]:
+    """Runs sorted by a metric's latest value, in two queries PostgreSQL can each stop early.
 
     The single-statement form sorts by ``CASE`` (missing, NaN, value) first, which no index serves, so
-    PostgreSQL sorts every match. Here runs with a non-NaN value walk ``ix_latest_metrics_key_value`` in order
-    (an incremental sort breaks ties) and stop after ``offset + limit`` rows; runs with a NaN or no value come
-    from a second branch; the outer query orders the union as the single statement would.
+    PostgreSQL sorts every match. Here runs with a non-NaN value come first: that query walks
+    ``ix_latest_metrics_key_value`` in order (an incremental sort breaks ties) and stops after ``offset + limit``
+    rows. Runs with a NaN or no value sort after all of them, so they are looked up only when the first query
+    ran out before filling the page (a metric most runs lack); that second query has to visit every match.
     """
     ident, ascending = clauses[0].identifier, clauses[0].ascending
     wanted = offset + limit
     lm = latest_metrics.alias("order_m0")
     present = runs.join(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key, lm.c.is_nan.is_(False)))
-    absent = runs.outerjoin(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key))
     rest: list[tuple[ColumnElement[Any], bool]] = []
+    joins: list[tuple[Any, Any]] = []
     for index, clause in enumerate(clauses[1:], start=1):
         join, keys = _run_order_parts(index, clause)
         if join is not None:
-            present, absent = present.outerjoin(*join), absent.outerjoin(*join)
+            joins.append(join)
+            present = present.outerjoin(*join)
         rest.extend(keys)
-
-    def branch(source: Any, rank: ColumnElement[Any], extra: list[ColumnElement[bool]]) -> Any:
-        rank_col, value_col = rank.label("_r"), lm.c.value.label("_v")
-        order = [value_col.asc() if ascending else value_col.desc()]
-        order.extend(e.asc() if asc else e.desc() for e, asc in rest)
-        if extra:
-            order.insert(0, rank_col.asc())
-        return (
-            sa.select(*_load.RUN_COLUMNS, rank_col, value_col, *(e.label(f"_k{i}") for i, (e, _) in enumerate(rest)))
-            .select_from(source)
-            .where(*where, *extra)
-            .order_by(*order)
-            .limit(wanted)
+    tail = [e.asc() if asc else e.desc() for e, asc in rest]
+    value_order = lm.c.value.asc() if ascending else lm.c.value.desc()
+    query = sa.select(*_load.RUN_COLUMNS).select_from(present).where(*where)
+    rows = list(conn.execute(query.order_by(value_order, *tail).limit(wanted)).all())
+    if len(rows) < wanted:
+        absent: Any = runs.outerjoin(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key))
+        for join in joins:
+            absent = absent.outerjoin(*join)
+        missing = sa.case((lm.c.run_uuid.is_(None), 2), else_=1)
+        rows.extend(
+            conn.execute(
+                sa.select(*_load.RUN_COLUMNS)
+                .select_from(absent)
+                .where(*where, sa.or_(lm.c.run_uuid.is_(None), lm.c.is_nan.is_(True)))
+                .order_by(missing.asc(), *tail)
+                .limit(wanted - len(rows))
+            ).all()
         )
-
-    missing = sa.case((lm.c.run_uuid.is_(None), 2), else_=1)
-    union = sa.union_all(
-        branch(present, sa.literal(0), []),
-        branch(absent, missing, [sa.or_(lm.c.run_uuid.is_(None), lm.c.is_nan.is_(True))]),
-    ).subquery("ranked")
-    order = [union.c._r.asc(), union.c._v.asc() if ascending else union.c._v.desc()]
-    for i, (_, asc) in enumerate(rest):
-        order.append(union.c[f"_k{i}"].asc() if asc else union.c[f"_k{i}"].desc())
-    return sa.select(*(union.c[c.name] for c in _load.RUN_COLUMNS)).order_by(*order).limit(limit).offset(offset)
+    return rows[offset:wanted]
 
 
 def _run_order(source: Any, index: int, clause: OrderBy) -> tuple[Any, list[tuple[ColumnElement[Any], bool]]]:

@@ -59,7 +59,7 @@ from mltrail.store.tracking.base import (
     TrackingStore,
     now_ms,
 )
-from mltrail.store.tracking.sql import _dialect, _load, _metrics, migrations, search
+from mltrail.store.tracking.sql import _autocommit, _dialect, _load, _metrics, migrations, search
 from mltrail.store.tracking.sql import tables as tbl
 from mltrail.store.tracking.sql._names import random_name
 from mltrail.store.tracking.sql.tables import (
@@ -595,11 +595,10 @@ class SqlTrackingStore(TrackingStore):
     def _log_metrics_one_statement(self, run_id: str, metric_list: Sequence[Metric]) -> None:
         """Metrics-only batches where the backend merges summaries in SQL: one autocommit statement."""
 
-        def attempt() -> str | None:
-            with db.autocommit_connection(self.engine) as conn:
-                return _metrics.write_metrics_one_statement(conn, run_id, metric_list, self._dialect)
-
-        stage = db.with_retries(attempt)
+        stage = _autocommit.run(
+            _autocommit.engine_for(self.db_uri),
+            lambda conn: _metrics.write_metrics_one_statement(conn, run_id, metric_list, self._dialect),
+        )
         if stage is None:
             raise _not_found_run(run_id)
         if stage != LifecycleStage.ACTIVE:
@@ -730,19 +729,47 @@ class SqlTrackingStore(TrackingStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]:
-        """Search runs: one SQL statement selects the page, then batched queries load its data."""
+        """Search runs: one SQL statement selects the page (two for some orders), then one query loads its data."""
+        return self._search_runs(
+            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token, _load.load_runs
+        )
+
+    def search_runs_wire(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[dict[str, Any]]:
+        """:meth:`search_runs` with the runs' wire dicts built straight from the rows."""
+        return self._search_runs(
+            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token, _load.load_run_dicts
+        )
+
+    def _search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None,
+        run_view_type: ViewType,
+        max_results: int,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+        build: Callable[[Connection, Sequence[Row[Any]], str], list[T]],
+    ) -> PagedList[T]:
         limit = validate_max_results(max_results, SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD)
         offset = decode_page_token(page_token)
         exp_ids = [parse_experiment_id(e) for e in experiment_ids]
         view = ViewType.parse(run_view_type)
-        query = search.runs_query(exp_ids, filter_string, view, order_by, self._dialect, limit + 1, offset)
+        prepared = search.prepare_run_search(exp_ids, filter_string, view, order_by, self._dialect)
 
-        def run(conn: Connection) -> PagedList[Run]:
+        def run(conn: Connection) -> PagedList[T]:
             if not exp_ids:
                 return PagedList([], None)
-            rows = conn.execute(query).all()
+            rows = search.select_runs(conn, prepared, self._dialect, limit + 1, offset)
             token = encode_page_token(offset + limit) if len(rows) > limit else None
-            return PagedList(_load.load_runs(conn, rows[:limit], self._dialect), token)
+            return PagedList(build(conn, rows[:limit], self._dialect), token)
 
         return self._read(run)
 
