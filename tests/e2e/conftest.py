@@ -122,7 +122,114 @@ def seed(base: str) -> dict[str, Any]:
         {"name": "vision-classifier", "source": f"{first['artifact_uri']}", "run_id": first["id"]},
     )
     _call(base, "registered-models/alias", {"name": "vision-classifier", "alias": "champion", "version": "1"})
-    return {"experiment_id": exp, "other_experiment_id": other, "runs": runs, "nested": seed_nested(base)}
+    sweep = seed_sweep(base)
+    return {
+        "experiment_id": exp,
+        "other_experiment_id": other,
+        "runs": runs,
+        "sweep": sweep,
+        "registry": seed_registry(base, sweep),
+        "nested": seed_nested(base),
+    }
+
+
+SWEEP_ARCHS = ("mlp", "resnet", "vit")
+SWEEP_LRS = ("0.001", "0.003", "0.01", "0.03", "0.1", "0.3")
+
+
+def seed_sweep(base: str) -> dict[str, Any]:
+    """A hyper-parameter sweep for the compare charts: numeric (lr, dropout) and categorical (arch) params."""
+    exp = _call(base, "experiments/create", {"name": "hparam-sweep"})["experiment_id"]
+    runs = []
+    for i in range(12):
+        lr, arch, dropout = SWEEP_LRS[i % 6], SWEEP_ARCHS[i % 3], round(0.1 * (i % 4), 1)
+        val_acc = round(0.6 + 0.03 * (i % 6) + (0.08 if arch == "vit" else 0.0) - dropout / 10, 4)
+        run = _call(base, "runs/create", {"experiment_id": exp, "run_name": f"sweep-{i:02d}", "user_id": "bob"})["run"]
+        history = [
+            {
+                "key": "val_loss",
+                "value": round((1 - val_acc) * (1 + 1 / (s + 1)), 4),
+                "timestamp": 1_700_000_000_000 + s,
+                "step": s,
+            }
+            for s in range(10)
+        ]
+        history.append({"key": "val_acc", "value": val_acc, "timestamp": 1_700_000_000_010, "step": 9})
+        params = [{"key": "lr", "value": lr}, {"key": "arch", "value": arch}, {"key": "dropout", "value": str(dropout)}]
+        _call(base, "runs/log-batch", {"run_id": run["info"]["run_id"], "metrics": history, "params": params})
+        _call(
+            base, "runs/update", {"run_id": run["info"]["run_id"], "status": "FINISHED", "end_time": 1_700_000_100_000}
+        )
+        runs.append(
+            {
+                "id": run["info"]["run_id"],
+                "name": f"sweep-{i:02d}",
+                "lr": lr,
+                "arch": arch,
+                "val_acc": val_acc,
+                "artifact_uri": run["info"]["artifact_uri"],
+            }
+        )
+    return {"experiment_id": exp, "runs": runs}
+
+
+def mlmodel_text(run_id: str) -> str:
+    """An MLmodel file with a signature (columns in and out, one inference param), as mltrail writes it."""
+    from mltrail.models.model import Model
+    from mltrail.models.schema import ColSpec, ParamSchema, ParamSpec, Schema
+    from mltrail.models.signature import ModelSignature
+
+    signature = ModelSignature(
+        Schema(
+            [
+                ColSpec("double", "sepal_length"),
+                ColSpec("double", "petal_width"),
+                ColSpec("string", "site", required=False),
+            ]
+        ),
+        Schema([ColSpec("double", "price")]),
+        ParamSchema([ParamSpec("threshold", "double", 0.5)]),
+    )
+    model = Model(artifact_path="model", run_id=run_id, signature=signature)
+    model.add_flavor("python_function", loader_module="mltrail.sklearn", python_version="3.12", model_path="model.pkl")
+    return model.to_yaml()
+
+
+def seed_registry(base: str, sweep: dict[str, Any]) -> dict[str, Any]:
+    """``tabular-regressor``: versions 1-3 from sweep runs (Archived, Production, Staging), aliases, tags, signature."""
+    name = "tabular-regressor"
+    _call(
+        base,
+        "registered-models/create",
+        {
+            "name": name,
+            "description": "Predicts prices from tabular features.",
+            "tags": [{"key": "team", "value": "tabular"}],
+        },
+    )
+    versions = []
+    for run, stage in zip(sweep["runs"][:3], ("Archived", "Production", "Staging"), strict=True):
+        _put_artifact(base, run["artifact_uri"], "model/MLmodel", mlmodel_text(run["id"]).encode())
+        mv = _call(
+            base,
+            "model-versions/create",
+            {
+                "name": name,
+                "source": f"{run['artifact_uri']}/model",
+                "run_id": run["id"],
+                "description": f"Trained by {run['name']}.",
+            },
+        )["model_version"]
+        _call(
+            base,
+            "model-versions/transition-stage",
+            {"name": name, "version": mv["version"], "stage": stage, "archive_existing_versions": False},
+        )
+        versions.append({"version": mv["version"], "run": run, "stage": stage})
+    _call(base, "registered-models/alias", {"name": name, "alias": "champion", "version": "2"})
+    _call(base, "registered-models/alias", {"name": name, "alias": "challenger", "version": "3"})
+    _call(base, "model-versions/set-tag", {"name": name, "version": "2", "key": "validated", "value": "true"})
+    return {"name": name, "versions": versions}
 
 
 _SIGNATURE_INPUTS = json.dumps(

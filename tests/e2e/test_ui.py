@@ -165,5 +165,5 @@ def test_registry_pages(page: Any, ui_server: tuple[str, dict[str, Any]]) -> Non
     expect(page.locator("h1")).to_have_text("vision-classifier")
     expect(page.get_by_text("Best vision model")).to_be_visible()
     expect(page.locator("table.versions tbody tr")).to_have_count(1)
-    page.locator("table.versions a").click()
+    page.locator("table.versions a", has_text="run-00").click()  # the source run (the version links to its page)
     expect(page.locator("h1")).to_contain_text("run-00")

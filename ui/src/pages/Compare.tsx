@@ -3,6 +3,10 @@ import { api, fmtValue, Metric, Run } from '../api';
 import { href, navigate } from '../router';
 import { Chart, PALETTE, Series, smooth } from '../components/Chart';
 import { ErrorBox } from '../components/Common';
+import { AxisValue, compareKeys, isNumeric, Item, keyLabel, runValue } from '../components/axes';
+import { AxisChooser, KeyOptions } from '../components/AxisChooser';
+import { ParallelCoordinates } from '../components/ParallelCoordinates';
+import { Scatter } from '../components/Scatter';
 
 export function paramDiff(runs: Run[]): { key: string; values: (string | undefined)[]; differs: boolean }[] {
   const keys = new Set<string>();
@@ -11,6 +15,29 @@ export function paramDiff(runs: Run[]): { key: string; values: (string | undefin
     const values = runs.map((r) => r.data.params?.find((p) => p.key === key)?.value);
     return { key, values, differs: new Set(values).size > 1 };
   });
+}
+
+/** Keys whose values are not all the same across the runs (a run without the key counts as its own value). */
+export function differingKeys(runs: Run[], keys: string[]): string[] {
+  return keys.filter((k) => new Set(runs.map((r) => String(runValue(r, k)))).size > 1);
+}
+
+/** Default parallel-coordinates axes: params that differ (up to 6), then metrics (up to 4); at least two if possible. */
+export function defaultAxes(runs: Run[], keys: string[]): string[] {
+  const params = differingKeys(runs, keys.filter((k) => k.startsWith('params.'))).slice(0, 6);
+  const metrics = keys.filter((k) => k.startsWith('metrics.')).slice(0, 4);
+  const out = [...params, ...metrics];
+  for (const k of keys) if (out.length < 2 && !out.includes(k)) out.push(k);
+  return out;
+}
+
+/** Default scatter: x a differing numeric param (else the first key), y the first metric that is not x. */
+export function defaultScatter(runs: Run[], keys: string[]): { x?: string; y?: string } {
+  const numeric = (k: string) => isNumeric(runs.map((r) => runValue(r, k)));
+  const diff = differingKeys(runs, keys.filter((k) => k.startsWith('params.')));
+  const x = diff.find(numeric) || diff[0] || keys[0];
+  const y = keys.find((k) => k.startsWith('metrics.') && k !== x) || keys.find((k) => k !== x);
+  return { x, y };
 }
 
 export function ComparePage({ params }: { params: URLSearchParams }) {
@@ -64,9 +91,29 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
   });
   const diff = paramDiff(runs).filter((d) => !onlyDiff || d.differs);
 
+  const keys = useMemo(() => compareKeys(runs), [runs]);
+  const items: Item[] = useMemo(() => runs.map((r, i) => ({
+    id: r.info.run_id, label: r.info.run_name || r.info.run_id, color: PALETTE[i % PALETTE.length],
+    values: Object.fromEntries(keys.map((k) => [k, runValue(r, k)])) as Record<string, AxisValue>,
+  })), [runs, keys]);
+  const pcParam = params.get('pc');
+  const axes = useMemo(() => (pcParam !== null ? pcParam.split(',').filter((k) => keys.includes(k)) : defaultAxes(runs, keys)),
+    [pcParam, keys, runs]);
+  const pcLog = (params.get('pclog') || '').split(',').filter(Boolean);
+  const numericKeys = keys.filter((k) => isNumeric(items.map((i) => i.values[k])));
+  const colorParam = params.get('color') || undefined;
+  const colorKey = colorParam && numericKeys.includes(colorParam) ? colorParam : undefined;
+  const scatterDefault = useMemo(() => defaultScatter(runs, keys), [runs, keys]);
+  const sx = params.get('sx') && keys.includes(params.get('sx')!) ? params.get('sx')! : scatterDefault.x;
+  const sy = params.get('sy') && keys.includes(params.get('sy')!) ? params.get('sy')! : scatterDefault.y;
+  const open = (id: string) => navigate(`/runs/${id}`);
+  const experimentIds = [...new Set(runs.map((r) => r.info.experiment_id))];
+  const metricRows = keys.filter((k) => k.startsWith('metrics.'));
+
   return (
     <div className="page">
-      <div className="crumbs"><a href="#/">Experiments</a> / compare {ids.length} runs</div>
+      <div className="crumbs"><a href="#/">Experiments</a>
+        {experimentIds.length > 0 && <> / <a href={href(`/experiments/${experimentIds.join(',')}`)}>runs</a></>} / compare {ids.length} runs</div>
       <h1>Compare runs</h1>
       <ErrorBox error={error} />
       {!ids.length && <p className="muted">Select runs in a runs table and press Compare.</p>}
@@ -87,6 +134,37 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
             <a href={href(`/runs/${s.run.info.run_id}`)}>{s.run.info.run_name || s.run.info.run_id}</a></td>
             <td className="mono">{fmtValue(s.min)}</td><td className="mono">{fmtValue(s.max)}</td><td className="mono">{fmtValue(s.last)}</td></tr>))}
         </tbody></table>
+      <h3>Parallel coordinates</h3>
+      {keys.length > 0 && (
+        <div className="toolbar">
+          <AxisChooser all={keys} chosen={axes} onChange={(k) => setUrl({ pc: k.join(',') })} onReset={() => setUrl({ pc: undefined })} />
+          <ColorBy label="Parallel coordinates color by" keys={numericKeys} value={colorKey} onChange={(c) => setUrl({ color: c })} />
+        </div>
+      )}
+      {runs.length > 0 && <ParallelCoordinates items={items} axes={axes} colorKey={colorKey} onOpen={open} logAxes={pcLog}
+        onToggleLog={(k) => setUrl({ pclog: (pcLog.includes(k) ? pcLog.filter((x) => x !== k) : [...pcLog, k]).join(',') || undefined })} />}
+      <h3>Scatter</h3>
+      {keys.length > 0 && sx && sy && (
+        <>
+          <div className="toolbar">
+            <label>X <select aria-label="Scatter X" value={sx} onChange={(e) => setUrl({ sx: e.target.value })}><KeyOptions keys={keys} /></select></label>
+            <label><input type="checkbox" checked={params.get('slx') === '1'}
+              onChange={(e) => setUrl({ slx: e.target.checked ? '1' : undefined })} /> log X</label>
+            <label>Y <select aria-label="Scatter Y" value={sy} onChange={(e) => setUrl({ sy: e.target.value })}><KeyOptions keys={keys} /></select></label>
+            <label><input type="checkbox" checked={params.get('sly') === '1'}
+              onChange={(e) => setUrl({ sly: e.target.checked ? '1' : undefined })} /> log Y</label>
+            <button type="button" onClick={() => setUrl({ sx: sy, sy: sx })}>Swap</button>
+            <ColorBy label="Scatter color by" keys={numericKeys} value={colorKey} onChange={(c) => setUrl({ color: c })} />
+          </div>
+          <Scatter items={items} x={sx} y={sy} colorKey={colorKey} logX={params.get('slx') === '1'} logY={params.get('sly') === '1'}
+            onOpen={open} />
+        </>
+      )}
+      <h3>Metrics</h3>
+      <table className="grid metric-diff"><thead><tr><th>Metric</th>{runs.map((r) => <th key={r.info.run_id}>{r.info.run_name || r.info.run_id}</th>)}</tr></thead>
+        <tbody>{metricRows.map((k) => (
+          <tr key={k}><td>{keyLabel(k)}</td>{items.map((it) => <td key={it.id} className="mono">{fmtValue(it.values[k]) || '—'}</td>)}</tr>))}
+        </tbody></table>
       <h3>Params <label className="muted small"><input type="checkbox" checked={onlyDiff}
         onChange={(e) => setUrl({ diff: e.target.checked ? '1' : undefined })} /> only differences</label></h3>
       <table className="grid param-diff"><thead><tr><th>Param</th>{runs.map((r) => <th key={r.info.run_id}>{r.info.run_name || r.info.run_id}</th>)}</tr></thead>
@@ -94,5 +172,13 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
           <tr key={d.key} className={d.differs ? 'differs' : ''}><td>{d.key}</td>{d.values.map((v, i) => <td key={i} className="mono">{v ?? '—'}</td>)}</tr>))}
         </tbody></table>
     </div>
+  );
+}
+
+function ColorBy({ label, keys, value, onChange }:
+  { label: string; keys: string[]; value?: string; onChange: (key: string | undefined) => void }) {
+  return (
+    <label>Color by <select aria-label={label} value={value || ''} onChange={(e) => onChange(e.target.value || undefined)}>
+      <option value="">Run</option><KeyOptions keys={keys} /></select></label>
   );
 }

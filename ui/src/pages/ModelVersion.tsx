@@ -1,0 +1,145 @@
+// One model version: stage (with a transition form), aliases, lineage (experiment -> run -> logged model -> version),
+// description and tags (editable), and the signature read from the MLmodel file of the version's artifacts.
+import { ReactNode, useCallback, useEffect, useState } from 'react';
+import { api, ApiError, Experiment, fmtTime, ModelVersion, RegisteredModel, registryApi, Run, STAGES } from '../api';
+import { href } from '../router';
+import { ErrorBox } from '../components/Common';
+import { AliasEditor } from '../components/AliasEditor';
+import { MarkdownEditor } from '../components/Markdown';
+import { MLmodelSignature, parseMLmodel, parseSignature } from '../components/MLmodelView';
+import { TagEditor } from '../components/TagEditor';
+import { useAction } from '../components/useAction';
+import { StageBadge } from './Models';
+
+type MLmodelState = { text: string } | { missing: true } | { error: string } | null;
+
+export function ModelVersionPage({ name, version }: { name: string; version: string }) {
+  const [mv, setMv] = useState<ModelVersion | null>(null);
+  const [model, setModel] = useState<RegisteredModel | null>(null);
+  const [run, setRun] = useState<Run | null>(null);
+  const [experiment, setExperiment] = useState<Experiment | null>(null);
+  const [mlmodel, setMlmodel] = useState<MLmodelState>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(() => {
+    registryApi.getVersion(name, version).then((r) => setMv(r.model_version)).catch((e) => setError(String(e.message || e)));
+    registryApi.getModel(name).then((r) => setModel(r.registered_model)).catch(() => undefined);
+  }, [name, version]);
+  useEffect(load, [load]);
+  useEffect(() => {
+    registryApi.versionFile(name, version, 'MLmodel').then((text) => setMlmodel({ text }))
+      .catch((e) => setMlmodel(e instanceof ApiError && e.status === 404 ? { missing: true } : { error: String(e.message || e) }));
+  }, [name, version]);
+  const runId = mv?.run_id;
+  useEffect(() => {
+    if (!runId) return;
+    api.getRun(runId).then((r) => {
+      setRun(r.run);
+      return api.getExperiment(r.run.info.experiment_id).then((x) => setExperiment(x.experiment));
+    }).catch(() => setRun(null));
+  }, [runId]);
+
+  const modelHref = href(`/models/${encodeURIComponent(name)}`);
+  return (
+    <div className="page model-version">
+      <div className="crumbs"><a href="#/models">Models</a> / <a href={modelHref}>{name}</a> / Version {version}</div>
+      <h1>{name} <span className="muted">v{version}</span> {mv && <StageBadge stage={mv.current_stage} />}</h1>
+      <ErrorBox error={error} />
+      {mv && (
+        <>
+          <table className="kv overview"><tbody>
+            <tr><th>Stage</th><td><StageForm mv={mv} onChanged={load} /></td></tr>
+            <tr><th>Aliases</th><td>
+              <AliasEditor model={name} version={version} aliases={model?.aliases || []}
+                onSet={(a, v) => registryApi.setAlias(name, a, v)} onDelete={(a) => registryApi.deleteAlias(name, a)} onChanged={load} />
+            </td></tr>
+            <tr><th>Created</th><td>{fmtTime(mv.creation_timestamp)}{mv.user_id && <> by <strong>{mv.user_id}</strong></>}</td></tr>
+            <tr><th>Last modified</th><td>{fmtTime(mv.last_updated_timestamp)}</td></tr>
+            <tr><th>Status</th><td>{mv.status}{mv.status_message ? ` — ${mv.status_message}` : ''}</td></tr>
+            <tr><th>Source</th><td className="mono">{mv.source}</td></tr>
+          </tbody></table>
+          <h3>Lineage</h3>
+          <Lineage mv={mv} run={run} experiment={experiment} />
+          <h3>Description</h3>
+          <MarkdownEditor label="Version description" value={mv.description || ''}
+            onSave={(text) => registryApi.updateVersion(name, version, text).then(load)} />
+          <h3>Tags</h3>
+          <TagEditor tags={mv.tags || []} onSet={(k, v) => registryApi.setVersionTag(name, version, k, v)}
+            onDelete={(k) => registryApi.deleteVersionTag(name, version, k)} onChanged={load} />
+          <h3>Signature</h3>
+          <SignatureSection state={mlmodel} />
+        </>
+      )}
+    </div>
+  );
+}
+
+/** Change the stage; for Staging and Production, optionally archive the versions already there. */
+function StageForm({ mv, onChanged }: { mv: ModelVersion; onChanged: () => void }) {
+  const current = mv.current_stage || 'None';
+  const [stage, setStage] = useState(current);
+  const [archive, setArchive] = useState(false);
+  const { busy, error, run } = useAction(onChanged);
+  useEffect(() => setStage(current), [current]);
+  const apply = () => run(
+    () => registryApi.transitionStage(mv.name, mv.version, stage, archive && ['Staging', 'Production'].includes(stage)),
+    () => setArchive(false));
+  return (
+    <div>
+      <form className="toolbar" onSubmit={(e) => { e.preventDefault(); apply(); }}>
+        <select aria-label="Stage" value={stage} onChange={(e) => setStage(e.target.value)}>
+          {STAGES.map((s) => <option key={s} value={s}>{s}</option>)}
+        </select>
+        {['Staging', 'Production'].includes(stage) && (
+          <label><input type="checkbox" checked={archive} onChange={(e) => setArchive(e.target.checked)} /> archive
+            existing {stage} versions</label>
+        )}
+        <button type="submit" disabled={busy || stage === current}>Change stage</button>
+      </form>
+      <ErrorBox error={error} />
+    </div>
+  );
+}
+
+function Lineage({ mv, run, experiment }: { mv: ModelVersion; run: Run | null; experiment: Experiment | null }) {
+  const steps: { kind: string; body: ReactNode }[] = [];
+  if (experiment) {
+    steps.push({ kind: 'Experiment', body: <a href={href(`/experiments/${experiment.experiment_id}`)}>{experiment.name}</a> });
+  }
+  if (mv.run_id) {
+    steps.push({ kind: 'Run', body: run
+      ? <a href={href(`/runs/${mv.run_id}`)}>{run.info.run_name || mv.run_id}</a>
+      : <span className="mono">{mv.run_id} <span className="muted">(not found)</span></span> });
+  }
+  if (mv.model_id) steps.push({ kind: 'Logged model', body: <span className="mono">{mv.model_id}</span> });
+  steps.push({ kind: 'Model version', body: <span>{mv.name} v{mv.version}</span> });
+  return (
+    <div className="lineage" data-testid="lineage">
+      {steps.map((s, i) => (
+        <span key={s.kind} className="lineage-step-wrap">
+          {i > 0 && <span className="lineage-arrow" aria-hidden>→</span>}
+          <span className="lineage-step" data-kind={s.kind}><span className="muted small">{s.kind}</span>{s.body}</span>
+        </span>
+      ))}
+      {!mv.run_id && !mv.model_id && <span className="muted small">Registered from {mv.source}, without a run.</span>}
+    </div>
+  );
+}
+
+function SignatureSection({ state }: { state: MLmodelState }) {
+  if (state === null) return <p className="muted">Loading…</p>;
+  if ('missing' in state) return <p className="muted">No MLmodel file in this version's artifacts.</p>;
+  if ('error' in state) return <div className="error" role="alert">Could not read the MLmodel file: {state.error}</div>;
+  let doc: any;
+  try { doc = parseMLmodel(state.text); } catch (e: any) {
+    return <div className="error" role="alert">Could not parse the MLmodel file: {String(e.message || e)}</div>;
+  }
+  const flavors = Object.keys(doc.flavors || {});
+  return (
+    <div>
+      <MLmodelSignature sig={parseSignature(doc)} />
+      <p className="small"><span className="muted">Flavors:</span> {flavors.length
+        ? flavors.map((f) => <span key={f} className="chip mono">{f}</span>) : <span className="muted">none</span>}</p>
+      <details><summary>MLmodel file</summary><pre className="artifact-text">{state.text}</pre></details>
+    </div>
+  );
+}
