@@ -196,7 +196,8 @@ def mlmodel_text(run_id: str) -> str:
 
 
 def seed_registry(base: str, sweep: dict[str, Any]) -> dict[str, Any]:
-    """``tabular-regressor``: versions 1-3 from sweep runs (Archived, Production, Staging), aliases, tags, signature."""
+    """``tabular-regressor``: versions 1-3 from sweep runs' artifacts (Archived, Production, Staging), version 4 from a
+    logged model; aliases, tags and a signature."""
     name = "tabular-regressor"
     _call(
         base,
@@ -226,6 +227,21 @@ def seed_registry(base: str, sweep: dict[str, Any]) -> dict[str, Any]:
             {"name": name, "version": mv["version"], "stage": stage, "archive_existing_versions": False},
         )
         versions.append({"version": mv["version"], "run": run, "stage": stage})
+    # version 4 the MLflow 3 way: a logged model (its MLmodel in the model's own artifacts), registered by model id
+    run = sweep["runs"][3]
+    logged = _call(
+        base,
+        "logged-models",
+        {"experiment_id": sweep["experiment_id"], "name": "regressor", "source_run_id": run["id"]},
+    )["model"]["info"]
+    _put_artifact(base, logged["artifact_uri"], "MLmodel", mlmodel_text(run["id"]).encode())
+    _call(base, f"logged-models/{logged['model_id']}", {"status": "LOGGED_MODEL_READY"}, method="PATCH")
+    mv = _call(
+        base,
+        "model-versions/create",
+        {"name": name, "source": f"models:/{logged['model_id']}", "run_id": run["id"], "model_id": logged["model_id"]},
+    )["model_version"]
+    versions.append({"version": mv["version"], "run": run, "stage": "None", "model_id": logged["model_id"]})
     _call(base, "registered-models/alias", {"name": name, "alias": "champion", "version": "2"})
     _call(base, "registered-models/alias", {"name": name, "alias": "challenger", "version": "3"})
     _call(base, "model-versions/set-tag", {"name": name, "version": "2", "key": "validated", "value": "true"})

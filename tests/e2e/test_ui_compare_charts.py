@@ -151,6 +151,9 @@ def test_scatter(page: Any, ui_server: tuple[str, dict[str, Any]]) -> None:
     expect(tip).to_contain_text(target["name"])
     expect(tip).to_contain_text(str(target["val_acc"]))
     assert "sx=params.lr" in unquote(page.url) and "sy=metrics.val_acc" in unquote(page.url)
+    # the same run lights up in the parallel coordinates and the summary table
+    expect(page.locator(f"path.pc-line.hovered[data-run='{target['id']}']")).to_have_count(1)
+    expect(page.locator("table.summary tr.highlighted")).to_contain_text(target["name"])
 
     # a categorical x: one column per architecture
     page.get_by_label("Scatter X").select_option("params.arch")
@@ -162,8 +165,9 @@ def test_scatter(page: Any, ui_server: tuple[str, dict[str, Any]]) -> None:
     expect(page.locator("h1")).to_contain_text(target["name"])
 
 
-def test_compare_state_is_shareable_and_dark(browser: Any, ui_server: tuple[str, dict[str, Any]]) -> None:
-    """The charts' settings live in the URL; in dark mode the charts' text is light on a dark page."""
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_compare_state_is_shareable(browser: Any, ui_server: tuple[str, dict[str, Any]], scheme: str) -> None:
+    """The charts' settings live in the URL; the charts' text contrasts with the page in light and dark mode."""
     base, data = ui_server
     runs = data["sweep"]["runs"]
     url = _compare_url(
@@ -171,7 +175,7 @@ def test_compare_state_is_shareable_and_dark(browser: Any, ui_server: tuple[str,
         runs,
         "&metric=val_loss&pc=params.lr,params.arch,metrics.val_acc&color=metrics.val_acc&sx=params.dropout&sy=metrics.val_loss",
     )
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="dark")
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme=scheme)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -187,9 +191,12 @@ def test_compare_state_is_shareable_and_dark(browser: Any, ui_server: tuple[str,
         expect(page.locator(".chart canvas")).to_have_count(1)
         fill = page.evaluate("() => getComputedStyle(document.querySelector('.pc .axis-title')).fill")
         background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
-        assert _brightness(fill) > 150 > _brightness(background), (fill, background)
+        if scheme == "dark":
+            assert _brightness(fill) > 150 > _brightness(background), (fill, background)
+        else:
+            assert _brightness(fill) < 100 < _brightness(background), (fill, background)
         SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "compare_charts_dark.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"compare_charts_{scheme}.png"), full_page=True)
     finally:
         context.close()
     assert not errors, errors

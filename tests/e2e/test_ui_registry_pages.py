@@ -88,7 +88,7 @@ def test_model_page_shows_versions_with_stages_and_aliases(page: Any, ui_server:
     expect(aliases.locator("[data-alias='champion']")).to_contain_text("v2")
     expect(aliases.locator("[data-alias='challenger']")).to_contain_text("v3")
     rows = page.locator("table.versions tbody tr")
-    expect(rows).to_have_count(3)
+    expect(rows).to_have_count(len(reg["versions"]))
     for v in reg["versions"]:
         row = page.locator(f"table.versions tr[data-version='{v['version']}']")
         expect(row.locator(".stage")).to_have_text(v["stage"])
@@ -97,6 +97,16 @@ def test_model_page_shows_versions_with_stages_and_aliases(page: Any, ui_server:
     page.get_by_role("link", name="Version 2").click()
     expect(page.locator("h1")).to_contain_text("v2")
     assert page.url.endswith(f"#/models/{reg['name']}/versions/2")
+
+    # pick versions to compare the runs that made them
+    page.go_back()
+    page.get_by_label("Select version 2").check()
+    page.get_by_label("Select version 3").check()
+    page.get_by_role("button", name="Compare source runs (2)").click()
+    expect(page.locator("h1")).to_have_text("Compare runs")
+    expect(page.locator("table.summary tbody tr")).to_have_count(2)
+    expect(page.locator("table.summary")).to_contain_text(reg["versions"][1]["run"]["name"])
+    expect(page.locator("table.summary")).to_contain_text(reg["versions"][2]["run"]["name"])
 
 
 def test_model_version_page_signature_and_lineage(page: Any, ui_server: tuple[str, dict[str, Any]]) -> None:
@@ -123,6 +133,22 @@ def test_model_version_page_signature_and_lineage(page: Any, ui_server: tuple[st
     )
     lineage.get_by_role("link", name=v2["run"]["name"]).click()
     expect(page.locator("h1")).to_contain_text(v2["run"]["name"])
+
+
+def test_model_version_from_a_logged_model(page: Any, ui_server: tuple[str, dict[str, Any]]) -> None:
+    """A version registered from a logged model (MLflow 3): its signature comes from the logged model's artifacts."""
+    base, data = ui_server
+    reg = data["registry"]
+    v4 = reg["versions"][3]
+    page.goto(f"{base}/#/models/{reg['name']}/versions/{v4['version']}")
+    expect(page.locator("h1 .stage")).to_have_text("None")
+    expect(page.get_by_test_id("signature").locator("table.sig-inputs")).to_contain_text("petal_width")
+    lineage = page.get_by_test_id("lineage")
+    expect(lineage.locator("[data-kind='Logged model']")).to_contain_text(v4["model_id"])
+    lineage.locator("[data-kind='Logged model'] a").click()
+    expect(page.locator("h1")).to_contain_text(v4["run"]["name"])
+    assert "tab=models" in page.url and v4["model_id"] in page.url
+    expect(page.locator("table.logged-models")).to_contain_text(v4["model_id"])
 
 
 def test_model_page_actions(page: Any, ui_server: tuple[str, dict[str, Any]]) -> None:
@@ -253,7 +279,7 @@ def test_registry_screenshots(browser: Any, ui_server: tuple[str, dict[str, Any]
         expect(page.locator("table.models")).to_contain_text(reg["name"])
         page.screenshot(path=str(SCREENSHOTS / f"registry_models_{scheme}.png"), full_page=True)
         page.goto(f"{base}/#/models/{reg['name']}")
-        expect(page.locator("table.versions tbody tr")).to_have_count(3)
+        expect(page.locator("table.versions tbody tr")).to_have_count(len(reg["versions"]))
         page.screenshot(path=str(SCREENSHOTS / f"registry_model_{scheme}.png"), full_page=True)
         page.goto(f"{base}/#/models/{reg['name']}/versions/2")
         expect(page.get_by_test_id("signature")).to_be_visible()

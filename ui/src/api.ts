@@ -211,3 +211,7 @@ export const registryApi = {
 export function versionArtifactUrl(name: string, version: string, path: string): string {
   return `${API}/model-versions/get-artifact${query({ name, version, path })}`;
 }
+
+export function getLoggedModel(modelId: string) {
+  return get<{ model: LoggedModel }>(`logged-models/${encodeURIComponent(modelId)}`);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { latestVersion, modelFilter, modelOrderBy, StageBadge } from '../pages/Models';
+import { compareRuns, latestVersion, snippet, modelFilter, modelOrderBy, StageBadge } from '../pages/Models';
 import { TagEditor } from '../components/TagEditor';
 import { AliasEditor } from '../components/AliasEditor';
 import { ApiError, versionArtifactUrl } from '../api';
@@ -12,6 +12,16 @@ describe('models list logic', () => {
     expect(modelOrderBy('name:asc')).toEqual(['name ASC']);
     expect(modelOrderBy('updated:desc')).toEqual(['last_updated_timestamp DESC']);
     expect(modelOrderBy('bogus:desc')).toEqual(['name DESC']);
+  });
+  it('shows a description as one plain line', () => {
+    expect(snippet('# A **bold** [link](http://x)\nmore')).toBe('A bold link');
+    expect(snippet(undefined)).toBe('');
+  });
+  it('compares the distinct source runs of the picked versions', () => {
+    const vs = [{ name: 'm', version: '3', run_id: 'r2' }, { name: 'm', version: '2', run_id: 'r1' },
+      { name: 'm', version: '1', run_id: 'r1' }, { name: 'm', version: '0' }];
+    expect(compareRuns(vs, ['1', '2', '3', '0'])).toEqual(['r2', 'r1']);
+    expect(compareRuns(vs, ['3'])).toEqual(['r2']);
   });
   it('finds the newest version and shows stages', () => {
     expect(latestVersion({ name: 'm', latest_versions: [{ name: 'm', version: '9' }, { name: 'm', version: '10' }] })).toBe('10');

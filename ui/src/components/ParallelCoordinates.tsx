@@ -17,6 +17,9 @@ export interface PCProps {
   onToggleLog?: (key: string) => void;
   height?: number;
   onOpen?: (id: string) => void;
+  /** A run hovered elsewhere (another chart, a table), drawn highlighted here too. */
+  highlight?: string | null;
+  onHover?: (id: string | null) => void;
 }
 
 /** The SVG path of an item through the axes; a missing value breaks the line there. */
@@ -45,10 +48,14 @@ function shorten(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-export function ParallelCoordinates({ items, axes: keys, colorKey, logAxes = [], onToggleLog, height = 380, onOpen }: PCProps) {
+export function ParallelCoordinates(
+  { items, axes: keys, colorKey, logAxes = [], onToggleLog, height = 380, onOpen, highlight = null, onHover }: PCProps,
+) {
   const box = useRef<HTMLDivElement>(null);
   const width = Math.max(360, useWidth(box));
-  const [hover, setHover] = useState<string | null>(null);
+  const [own, setOwn] = useState<string | null>(null);
+  const hover = own ?? highlight;
+  const setHover = (id: string | null) => { if (id !== own) { setOwn(id); onHover?.(id); } };
   const [tip, setTip] = useState<TipState | null>(null);
   const [brushes, setBrushes] = useState<Record<string, [number, number]>>({});
   const [drag, setDrag] = useState<{ key: string; from: number; to: number } | null>(null);

@@ -18,12 +18,19 @@ export interface ScatterProps {
   logY?: boolean;
   height?: number;
   onOpen?: (id: string) => void;
+  /** A run hovered elsewhere (another chart, a table), drawn highlighted here too. */
+  highlight?: string | null;
+  onHover?: (id: string | null) => void;
 }
 
-export function Scatter({ items, x, y, colorKey, logX = false, logY = false, height = 380, onOpen }: ScatterProps) {
+export function Scatter(
+  { items, x, y, colorKey, logX = false, logY = false, height = 380, onOpen, highlight = null, onHover }: ScatterProps,
+) {
   const box = useRef<HTMLDivElement>(null);
   const width = Math.max(360, useWidth(box));
-  const [hover, setHover] = useState<string | null>(null);
+  const [own, setOwn] = useState<string | null>(null);
+  const hover = own ?? highlight;
+  const setHover = (id: string | null) => { if (id !== own) { setOwn(id); onHover?.(id); } };
   const [tip, setTip] = useState<TipState | null>(null);
   const ax = useMemo(() => buildAxis(x, items.map((i) => i.values[x]), logX), [x, items, logX]);
   const ay = useMemo(() => buildAxis(y, items.map((i) => i.values[y]), logY), [y, items, logY]);

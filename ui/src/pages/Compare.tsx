@@ -50,6 +50,7 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
   const [runs, setRuns] = useState<Run[]>([]);
   const [points, setPoints] = useState<Metric[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [hoverRun, setHoverRun] = useState<string | null>(null);
 
   const setUrl = (patch: Record<string, string | undefined>) => {
     const cur: Record<string, string | undefined> = {};
@@ -130,7 +131,8 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
       <h3>{metric} summary</h3>
       <table className="grid summary"><thead><tr><th>Run</th><th>Min</th><th>Max</th><th>Last</th></tr></thead>
         <tbody>{summary.map((s, i) => (
-          <tr key={s.run.info.run_id}><td><span className="swatch" style={{ background: PALETTE[i % PALETTE.length] }} />
+          <tr key={s.run.info.run_id} className={hoverRun === s.run.info.run_id ? 'highlighted' : ''}
+            onMouseEnter={() => setHoverRun(s.run.info.run_id)} onMouseLeave={() => setHoverRun(null)}><td><span className="swatch" style={{ background: PALETTE[i % PALETTE.length] }} />
             <a href={href(`/runs/${s.run.info.run_id}`)}>{s.run.info.run_name || s.run.info.run_id}</a></td>
             <td className="mono">{fmtValue(s.min)}</td><td className="mono">{fmtValue(s.max)}</td><td className="mono">{fmtValue(s.last)}</td></tr>))}
         </tbody></table>
@@ -142,6 +144,7 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
         </div>
       )}
       {runs.length > 0 && <ParallelCoordinates items={items} axes={axes} colorKey={colorKey} onOpen={open} logAxes={pcLog}
+        highlight={hoverRun} onHover={setHoverRun}
         onToggleLog={(k) => setUrl({ pclog: (pcLog.includes(k) ? pcLog.filter((x) => x !== k) : [...pcLog, k]).join(',') || undefined })} />}
       <h3>Scatter</h3>
       {keys.length > 0 && sx && sy && (
@@ -157,7 +160,7 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
             <ColorBy label="Scatter color by" keys={numericKeys} value={colorKey} onChange={(c) => setUrl({ color: c })} />
           </div>
           <Scatter items={items} x={sx} y={sy} colorKey={colorKey} logX={params.get('slx') === '1'} logY={params.get('sly') === '1'}
-            onOpen={open} />
+            onOpen={open} highlight={hoverRun} onHover={setHoverRun} />
         </>
       )}
       <h3>Metrics</h3>

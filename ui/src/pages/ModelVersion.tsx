@@ -1,7 +1,9 @@
 // One model version: stage (with a transition form), aliases, lineage (experiment -> run -> logged model -> version),
 // description and tags (editable), and the signature read from the MLmodel file of the version's artifacts.
 import { ReactNode, useCallback, useEffect, useState } from 'react';
-import { api, ApiError, Experiment, fmtTime, ModelVersion, RegisteredModel, registryApi, Run, STAGES } from '../api';
+import {
+  api, ApiError, Experiment, fmtTime, getLoggedModel, LoggedModel, ModelVersion, RegisteredModel, registryApi, Run, STAGES,
+} from '../api';
 import { href } from '../router';
 import { ErrorBox } from '../components/Common';
 import { AliasEditor } from '../components/AliasEditor';
@@ -19,6 +21,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
   const [run, setRun] = useState<Run | null>(null);
   const [experiment, setExperiment] = useState<Experiment | null>(null);
   const [mlmodel, setMlmodel] = useState<MLmodelState>(null);
+  const [logged, setLogged] = useState<LoggedModel | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
     registryApi.getVersion(name, version).then((r) => setMv(r.model_version)).catch((e) => setError(String(e.message || e)));
@@ -30,6 +33,10 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
       .catch((e) => setMlmodel(e instanceof ApiError && e.status === 404 ? { missing: true } : { error: String(e.message || e) }));
   }, [name, version]);
   const runId = mv?.run_id;
+  const modelId = mv?.model_id;
+  useEffect(() => {
+    if (modelId) getLoggedModel(modelId).then((r) => setLogged(r.model)).catch(() => setLogged(null));
+  }, [modelId]);
   useEffect(() => {
     if (!runId) return;
     api.getRun(runId).then((r) => {
@@ -58,7 +65,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
             <tr><th>Source</th><td className="mono">{mv.source}</td></tr>
           </tbody></table>
           <h3>Lineage</h3>
-          <Lineage mv={mv} run={run} experiment={experiment} />
+          <Lineage mv={mv} run={run} experiment={experiment} logged={logged} />
           <h3>Description</h3>
           <MarkdownEditor label="Version description" value={mv.description || ''}
             onSave={(text) => registryApi.updateVersion(name, version, text).then(load)} />
@@ -100,7 +107,8 @@ function StageForm({ mv, onChanged }: { mv: ModelVersion; onChanged: () => void 
   );
 }
 
-function Lineage({ mv, run, experiment }: { mv: ModelVersion; run: Run | null; experiment: Experiment | null }) {
+function Lineage({ mv, run, experiment, logged }:
+  { mv: ModelVersion; run: Run | null; experiment: Experiment | null; logged: LoggedModel | null }) {
   const steps: { kind: string; body: ReactNode }[] = [];
   if (experiment) {
     steps.push({ kind: 'Experiment', body: <a href={href(`/experiments/${experiment.experiment_id}`)}>{experiment.name}</a> });
@@ -110,7 +118,12 @@ function Lineage({ mv, run, experiment }: { mv: ModelVersion; run: Run | null; e
       ? <a href={href(`/runs/${mv.run_id}`)}>{run.info.run_name || mv.run_id}</a>
       : <span className="mono">{mv.run_id} <span className="muted">(not found)</span></span> });
   }
-  if (mv.model_id) steps.push({ kind: 'Logged model', body: <span className="mono">{mv.model_id}</span> });
+  if (mv.model_id) {
+    const runOfModel = logged?.info.source_run_id || mv.run_id;
+    const label = <>{logged?.info.name || 'model'} <span className="mono small muted">{mv.model_id}</span></>;
+    steps.push({ kind: 'Logged model', body: runOfModel
+      ? <a href={href(`/runs/${runOfModel}`, { tab: 'models', model: mv.model_id })}>{label}</a> : <span>{label}</span> });
+  }
   steps.push({ kind: 'Model version', body: <span>{mv.name} v{mv.version}</span> });
   return (
     <div className="lineage" data-testid="lineage">

@@ -20,9 +20,19 @@ export function modelOrderBy(order: string): string[] {
   return [`${SORTS[col] || 'name'} ${dir === 'desc' ? 'DESC' : 'ASC'}`];
 }
 
+/** The first line of a markdown description as plain text, for a table cell. */
+export function snippet(md?: string): string {
+  return (md || '').trim().split('\n')[0].replace(/[*_`#>]+/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').trim();
+}
+
 /** The newest version number among a model's latest versions. */
 export function latestVersion(m: RegisteredModel): string | undefined {
   return (m.latest_versions || []).map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0];
+}
+
+/** The distinct source runs of the picked versions, in version order. */
+export function compareRuns(versions: ModelVersion[], picked: string[]): string[] {
+  return [...new Set(versions.filter((v) => picked.includes(v.version) && v.run_id).map((v) => v.run_id!))];
 }
 
 export function StageBadge({ stage }: { stage?: string }) {
@@ -81,7 +91,7 @@ export function ModelsPage({ params }: { params: URLSearchParams }) {
                 <td>{latest ? <a href={href(`/models/${encodeURIComponent(m.name)}/versions/${latest}`)}>v{latest}</a> : '—'}</td>
                 <td>{(m.aliases || []).map((a) => <span key={a.alias} className="chip">@{a.alias} → v{a.version}</span>)}</td>
                 <td>{(m.tags || []).slice(0, 4).map((t) => <span key={t.key} className="chip">{t.key}={t.value}</span>)}</td>
-                <td className="muted ellipsis" title={m.description}>{(m.description || '').split('\n')[0]}</td>
+                <td className="muted ellipsis" title={m.description}>{snippet(m.description)}</td>
                 <td>{fmtTime(m.last_updated_timestamp)}</td></tr>
             );
           })}
@@ -105,6 +115,7 @@ export function ModelPage({ name }: { name: string }) {
   const [model, setModel] = useState<RegisteredModel | null>(null);
   const [versions, setVersions] = useState<ModelVersion[]>([]);
   const [runNames, setRunNames] = useState<Record<string, string>>({});
+  const [picked, setPicked] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
     registryApi.getModel(name).then((r) => setModel(r.registered_model)).catch((e) => setError(String(e.message || e)));
@@ -144,17 +155,29 @@ export function ModelPage({ name }: { name: string }) {
           <TagEditor tags={model.tags || []} onSet={(k, v) => registryApi.setModelTag(name, k, v)}
             onDelete={(k) => registryApi.deleteModelTag(name, k)} onChanged={load} />
           <h3>Versions</h3>
+          {versions.length > 0 && (
+            <div className="toolbar">
+              <button type="button" disabled={compareRuns(versions, picked).length < 2}
+                onClick={() => navigate('/compare', { runs: compareRuns(versions, picked).join(',') })}>
+                Compare source runs{picked.length ? ` (${picked.length})` : ''}</button>
+              <span className="muted small">Select versions to compare the runs that produced them.</span>
+            </div>
+          )}
           {versions.length === 0 ? <p className="muted">No versions yet.</p> : (
-            <table className="grid versions"><thead><tr><th>Version</th><th>Stage</th><th>Aliases</th><th>Created</th><th>Created by</th>
+            <table className="grid versions"><thead><tr><th />
+              <th>Version</th><th>Stage</th><th>Aliases</th><th>Created</th><th>Created by</th>
               <th>Source run</th><th>Description</th></tr></thead>
               <tbody>{versions.map((v) => (
-                <tr key={v.version} data-version={v.version}><td><a href={vhref(v.version)}>Version {v.version}</a></td>
+                <tr key={v.version} data-version={v.version}>
+                  <td><input type="checkbox" aria-label={`Select version ${v.version}`} checked={picked.includes(v.version)}
+                    onChange={(e) => setPicked(e.target.checked ? [...picked, v.version] : picked.filter((p) => p !== v.version))} /></td>
+                  <td><a href={vhref(v.version)}>Version {v.version}</a></td>
                   <td><StageBadge stage={v.current_stage} /></td>
                   <td>{aliasesOf(v.version).map((a) => <span key={a} className="chip">@{a}</span>)}</td>
                   <td>{fmtTime(v.creation_timestamp)}</td>
                   <td>{v.user_id || '—'}</td>
                   <td>{v.run_id ? <a href={href(`/runs/${v.run_id}`)}>{runNames[v.run_id] || v.run_id.slice(0, 8)}</a> : '—'}</td>
-                  <td className="muted ellipsis" title={v.description}>{(v.description || '').split('\n')[0]}</td></tr>))}
+                  <td className="muted ellipsis" title={v.description}>{snippet(v.description)}</td></tr>))}
               </tbody></table>
           )}
         </>
