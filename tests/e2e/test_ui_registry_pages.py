@@ -259,9 +259,11 @@ def test_model_version_actions(page: Any, ui_server: tuple[str, dict[str, Any]])
     expect(page.locator("table.versions tr[data-version='1'] .stage")).to_have_text("Archived")
     expect(page.locator("table.versions tr[data-version='2'] .stage")).to_have_text("Production")
 
-    # a version that does not exist: the server's error, not a blank page
+    # a version or a model that does not exist: the server's error, not a blank page
     page.goto(f"{base}/#/models/{name}/versions/99")
     expect(page.get_by_role("alert")).to_contain_text("not found")
+    page.goto(f"{base}/#/models/no-such-model")
+    expect(page.get_by_role("alert")).to_contain_text("no-such-model")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
