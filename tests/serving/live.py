@@ -1,4 +1,5 @@
-"""A real scoring server for a loaded model on a free loopback port, run by uvicorn in a background thread."""
+"""A real scoring server for a loaded model on a free loopback port, run by uvicorn in a background thread
+(with the HTTP protocol ``mltrail models serve`` uses)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,35 @@ from typing import Any
 import uvicorn
 
 from mltrail.serving.app import AppOptions, ScoringApp, create_app
+from mltrail.serving.protocol import CoalescingHTTPProtocol
 from tests.server.live import free_port
 
 
 @contextmanager
-def live_scoring_server(model: Any, **options: Any) -> Iterator[tuple[str, ScoringApp]]:
-    """Serve ``model`` for the block; yields the base URL and the app's handlers (for batch statistics)."""
+def live_asgi_server(app: Any) -> Iterator[int]:
+    """Serve any ASGI ``app`` for the block, as ``mltrail models serve`` would; yields the port."""
     port = free_port()
-    app = create_app(model, AppOptions(**options))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, http=CoalescingHTTPProtocol
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the scoring server did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}", app.state.scoring
+        yield port
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def live_scoring_server(model: Any, **options: Any) -> Iterator[tuple[str, ScoringApp]]:
+    """Serve ``model`` for the block; yields the base URL and the app's handlers (for batch statistics)."""
+    app = create_app(model, AppOptions(**options))
+    with live_asgi_server(app) as port:
+        yield f"http://127.0.0.1:{port}", app.state.scoring

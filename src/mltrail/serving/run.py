@@ -95,11 +95,14 @@ def serve(settings: ScoringSettings) -> None:
     """
     import uvicorn
 
+    from mltrail.serving.protocol import CoalescingHTTPProtocol
+
     common: dict[str, Any] = {
         "log_level": settings.log_level,
         "access_log": False,
         "timeout_keep_alive": 30,
         "server_header": False,
+        "http": CoalescingHTTPProtocol,
     }
     if settings.workers > 1:
         from uvicorn.supervisors import Multiprocess
