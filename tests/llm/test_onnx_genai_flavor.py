@@ -202,3 +202,26 @@ def test_chat_batcher_combines_concurrent_requests(chat: Any) -> None:
     answers = [o["choices"][0]["message"]["content"] for o in asyncio.run(run())]
     assert answers == [SPAIN_ANSWER, CODER_ANSWER] * 4
     assert calls == [1, 7]
+
+
+def test_example_script_logs_registers_and_answers(tiny_phi3_dirs: tuple[str, str], tmp_path: Path) -> None:
+    """examples/phi3/log_onnx_genai_model.py end to end, in its own process and tracking store."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.llm.tiny_phi3 import ROOT
+
+    script = ROOT / "examples" / "phi3" / "log_onnx_genai_model.py"
+    env = {**os.environ, "MLTRAIL_TRACKING_URI": f"sqlite:///{tmp_path / 'mltrail.db'}"}
+    done = subprocess.run(
+        [sys.executable, str(script), "--onnx-dir", tiny_phi3_dirs[1]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("logged models:/m-") and lines[1:] == [SPAIN_ANSWER, SPAIN_ANSWER]
