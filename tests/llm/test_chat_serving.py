@@ -129,6 +129,18 @@ def test_openai_client_streaming(server: str) -> None:
     chunks = list(stream)
     assert len(chunks) > 3 and chunks[-1].choices[0].finish_reason == "stop"
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == SPAIN_ANSWER
+    assert all(c.usage is None for c in chunks)
+
+
+def test_openai_client_streaming_with_usage(server: str) -> None:
+    client = openai.OpenAI(base_url=f"{server}/v1", api_key="unused")
+    stream = client.chat.completions.create(
+        model="any", messages=SPAIN, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = list(stream)
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (13, 8)  # as non-streamed
+    assert all(c.usage is None for c in chunks[:-1])
 
 
 def test_sse_wire_format(server: str) -> None:

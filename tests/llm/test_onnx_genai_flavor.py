@@ -99,6 +99,7 @@ def test_predict_stream_yields_chunks(chat: Any) -> None:
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == SPAIN_ANSWER
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"] == {"prompt_tokens": 13, "completion_tokens": 8, "total_tokens": 21}
     assert [c["choices"][0]["delta"].get("content") for c in chunks[:3]] == ["The", " capital", " of"]
 
 

@@ -103,6 +103,7 @@ def test_predict_stream_yields_chunks(chat: Any) -> None:
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert text == SPAIN_ANSWER and len(chunks) > 3
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"] == {"prompt_tokens": 13, "completion_tokens": 8, "total_tokens": 21}
 
 
 def test_predict_stream_with_stop(chat: Any) -> None:

@@ -370,6 +370,20 @@ class Generation:
     completion_tokens: int
 
 
+@dataclass(frozen=True)
+class StreamEnd:
+    """The last item of a streamed generation: why it ended, and its token counts (for ``usage``)."""
+
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+
+    def usage(self) -> dict[str, int]:
+        """OpenAI's ``usage`` object."""
+        total = self.prompt_tokens + self.completion_tokens
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "total_tokens": total}
+
+
 def new_id(prefix: str = "chatcmpl") -> str:
     """A fresh response id."""
     return f"{prefix}-{uuid.uuid4().hex}"
@@ -524,8 +538,8 @@ class TextGeneration(Protocol):
         """``(prompt_tokens, generations)`` per request, in order (``options.n`` generations each)."""
         ...
 
-    def stream(self, request: LLMRequest) -> Iterator[tuple[str, str | None]]:
-        """One choice: ``(text_piece, None)`` while generating, then ``("", finish_reason)`` once."""
+    def stream(self, request: LLMRequest) -> Iterator[str | StreamEnd]:
+        """One choice: text pieces while generating, then one :class:`StreamEnd`."""
         ...
 
 
@@ -572,7 +586,8 @@ class LLMPyfunc:
 
     ``predict`` takes one request (a dict), a list of them or a DataFrame (one request per row) and returns one
     ``chat.completion`` (or ``text_completion``) per request; ``predict_stream`` takes one request and yields
-    ``chat.completion.chunk`` objects (or ``text_completion`` pieces). Params override the request's fields.
+    ``chat.completion.chunk`` objects (or ``text_completion`` pieces), the last one with ``usage``. Params
+    override the request's fields.
 
     Args:
         generator: the flavor's generator.
@@ -634,9 +649,9 @@ class LLMPyfunc:
                 yield chunk(g.text, i, g.finish_reason, "assistant")
             return
         first = True
-        for piece, reason in self.generator.stream(request):
-            if reason is None:
-                yield chunk(piece, 0, None, "assistant" if first else None)
-                first = False
+        for item in self.generator.stream(request):
+            if isinstance(item, StreamEnd):  # the last chunk carries the usage (the server moves it for OpenAI)
+                yield {**chunk(None if chat else "", 0, item.finish_reason, None), "usage": item.usage()}
             else:
-                yield chunk(None if chat else "", 0, reason, None)
+                yield chunk(item, 0, None, "assistant" if first else None)
+                first = False

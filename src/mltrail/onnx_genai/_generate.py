@@ -19,6 +19,7 @@ from mltrail.models.llm import (
     GenerationOptions,
     LLMRequest,
     StopScanner,
+    StreamEnd,
     generate_in_groups,
     prompt_too_long,
 )
@@ -193,11 +194,11 @@ class GenAIGenerator:
             return [[g] * options.n for g in out]
         return [out[i * per : (i + 1) * per] for i in range(len(prompts))]
 
-    def stream(self, request: LLMRequest) -> Iterator[tuple[str, str | None]]:
+    def stream(self, request: LLMRequest) -> Iterator[str | StreamEnd]:
         """Generate one choice token by token.
 
         Yields:
-            ``(text_piece, None)`` while generating, then ``("", finish_reason)`` once.
+            Text pieces while generating, then one :class:`~mltrail.models.llm.StreamEnd`.
 
         Raises:
             MltrailError: INVALID_PARAMETER_VALUE for a bad prompt (on the first ``next``).
@@ -219,10 +220,11 @@ class GenAIGenerator:
                 break
             out = scanner.feed(decoder.decode(token))
             if out:
-                yield out, None
+                yield out
             if scanner.hit or count >= max_new:
                 break
         rest = scanner.flush()
         if rest:
-            yield rest, None
-        yield "", "length" if not (ended or scanner.hit) and count >= max_new else "stop"
+            yield rest
+        reason = "length" if not (ended or scanner.hit) and count >= max_new else "stop"
+        yield StreamEnd(reason, len(ids), count)

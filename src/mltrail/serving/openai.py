@@ -321,20 +321,28 @@ class OpenAIRoutes:
                 return error(MltrailError(f"Internal error: {type(exc).__name__}: {exc}"))
             return _error_for(exc)
 
+        usage: list[Any] = [None]
+
+        def event(chunk: Any) -> bytes:
+            if error is None and isinstance(chunk, dict) and "usage" in chunk:  # OpenAI: only in the usage chunk
+                usage[0] = chunk["usage"]
+                chunk = {k: v for k, v in chunk.items() if k != "usage"}
+            return self._event(chunk)
+
         async def events() -> AsyncIterator[bytes]:
             chunk = first
             if chunk is not None:
-                yield self._event(chunk)
+                yield event(chunk)
             try:
                 async for chunk in iterate_in_threadpool(chunks):
-                    yield self._event(chunk)
+                    yield event(chunk)
             except Exception as exc:  # the status is sent already: report in-band, as OpenAI does
                 logger.exception("Error while streaming a chat completion")
                 yield (
                     b"data: " + json.dumps({"error": {"message": str(exc), "type": "server_error"}}).encode() + b"\n\n"
                 )
             if include_usage and isinstance(chunk, dict):
-                yield self._event({**chunk, "choices": [], "usage": None})
+                yield self._event({**chunk, "choices": [], "usage": usage[0]})
             yield b"data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

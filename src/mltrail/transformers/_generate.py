@@ -18,6 +18,7 @@ from mltrail.models.llm import (
     GenerationOptions,
     LLMRequest,
     StopScanner,
+    StreamEnd,
     cut_at_stop,
     generate_in_groups,
     prompt_too_long,
@@ -136,11 +137,11 @@ class TextGenerator:
             return [[self._finish(new[i], options, limit)] * options.n for i in range(len(prompts))]
         return [[self._finish(new[i * per + j], options, limit) for j in range(per)] for i in range(len(prompts))]
 
-    def stream(self, request: LLMRequest) -> Iterator[tuple[str, str | None]]:
+    def stream(self, request: LLMRequest) -> Iterator[str | StreamEnd]:
         """Generate one choice token by token.
 
         Yields:
-            ``(text_piece, None)`` while generating, then ``("", finish_reason)`` once.
+            Text pieces while generating, then one :class:`~mltrail.models.llm.StreamEnd`.
         """
         import torch
         from transformers import TextIteratorStreamer
@@ -170,7 +171,7 @@ class TextGenerator:
         for piece in streamer:
             out = scanner.feed(piece)
             if out:
-                yield out, None
+                yield out
             if scanner.hit:
                 break
         if scanner.hit:  # drain: generation ends on its own through stop_strings
@@ -181,8 +182,9 @@ class TextGenerator:
             raise errors[0]
         rest = scanner.flush()
         if rest:
-            yield rest, None
+            yield rest
         text = scanner.text
         tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
-        reason = "stop" if scanner.hit or tokens < kwargs["max_new_tokens"] else "length"
-        yield "", reason
+        ended = not scanner.hit and tokens < kwargs["max_new_tokens"]  # at an end token, counted as predict does
+        reason = "stop" if scanner.hit or ended else "length"
+        yield StreamEnd(reason, len(ids), tokens + int(ended))
