@@ -23,9 +23,11 @@ def _names(page: Any) -> list[str]:
     return [n.strip() for n in page.locator(".vt [role=row]:not(.vt-header) .tree-cell a").all_inner_texts()]
 
 
-def _dark_screenshot(page: Any, name: str) -> None:
-    page.emulate_media(color_scheme="dark")
+def _screenshots(page: Any, name: str) -> None:
+    """Light and dark screenshots of the current view (kept with the CI run)."""
     SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.emulate_media(color_scheme="dark")
     page.screenshot(path=str(SCREENSHOTS / f"{name}-dark.png"))
     page.emulate_media(color_scheme="light")
 
@@ -70,7 +72,7 @@ def test_child_runs_grouped_under_parents(page: Any, ui_server: tuple[str, dict[
     assert _names(page)[5] == "trial-1-fold-0"
     pad = page.locator(".tree-cell", has_text="trial-1-fold-0").evaluate("e => parseInt(e.style.paddingLeft)")
     assert pad == 36  # two levels deep
-    _dark_screenshot(page, "runs-nested")
+    _screenshots(page, "runs-nested")
 
     page.get_by_role("button", name="Collapse sweep-parent").click()
     expect(_rows(page)).to_have_count(3)
@@ -102,6 +104,7 @@ def test_filter_key_completion_with_the_keyboard(page: Any, ui_server: tuple[str
     box.press("Enter")  # accepts the prefix and offers the metric keys
     expect(box).to_have_value("metrics.")
     expect(popup.get_by_role("option", name=re.compile("score"))).to_be_visible()
+    _screenshots(page, "runs-completion")
     box.press("Tab")
     expect(box).to_have_value("metrics.score")
     expect(popup).to_have_count(0)

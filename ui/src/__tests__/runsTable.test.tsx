@@ -5,6 +5,7 @@ import { completions, FilterInput, quoteKey } from '../components/FilterInput';
 import { buildTree, runIndex } from '../components/RunTree';
 import { KeyCatalog } from '../pages/Runs';
 import { Run, sqlString } from '../api';
+import { VirtualTable } from '../components/VirtualTable';
 
 const mk = (id: string, parent?: string, extra: Partial<Run['data']> = {}): Run => ({
   info: { run_id: id, run_name: id, experiment_id: '1', status: 'FINISHED', lifecycle_stage: 'active' },
@@ -128,5 +129,19 @@ describe('live refresh helper', () => {
     const { LIVE_POLL_MS } = await import('../pages/Runs');
     await act(async () => undefined);
     expect(LIVE_POLL_MS).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+describe('virtual table range', () => {
+  it('reports the rows in view (without overscan) and follows the scroll', () => {
+    const onRange = vi.fn();
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ id: `r${i}` }));
+    const { container } = render(<VirtualTable columns={[{ id: 'a', label: 'A', width: 100, render: (r: { id: string }) => r.id }]}
+      rows={rows} rowKey={(r) => r.id} height={32 * 11} rowHeight={32} onRangeChange={onRange} />);
+    expect(onRange).toHaveBeenLastCalledWith(0, 10);
+    const el = container.querySelector('.vt') as HTMLDivElement;
+    el.scrollTop = 3200;
+    fireEvent.scroll(el);
+    expect(onRange).toHaveBeenLastCalledWith(100, 110);
   });
 });

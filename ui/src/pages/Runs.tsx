@@ -31,7 +31,8 @@ export function parseColId(id: string): ColSpec {
   const dot = id.indexOf('.');
   const kind = id.slice(0, dot) as Kind;
   const key = id.slice(dot + 1);
-  return { id, kind, key, label: `${kind === 'metrics' ? '📈 ' : kind === 'params' ? '⚙ ' : '🏷 '}${key}`, sortable: true };
+  // plain glyphs that every system font has (emoji render as boxes without an emoji font)
+  return { id, kind, key, label: `${kind === 'metrics' ? '↗ ' : kind === 'params' ? '⚙ ' : '# '}${key}`, sortable: true };
 }
 
 /** The search language's order_by clause for a column: `metrics.`my key` DESC`. */
@@ -101,7 +102,7 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   const catalog = useRef(new KeyCatalog());
   const gen = useRef(0);
   const range = useRef<[number, number]>([0, 0]);
-  const [inView, setInView] = useState<[number, number]>([0, 0]);
+  const [liveInView, setLiveInView] = useState(0);
 
   const [sortId, sortDir] = order ? order.split(':') : ['', ''];
   const sort = sortId ? { id: sortId, asc: sortDir === 'asc' } : null;
@@ -231,7 +232,14 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   // position, selection and expansion stay as they are.
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
-  const onRangeChange = useCallback((a: number, b: number) => { range.current = [a, b]; setInView([a, b]); }, []);
+  const countLive = useCallback(() => {
+    const [a, b] = range.current;
+    let n = 0;
+    for (let i = a; i < b && i < rowsRef.current.length; i++) if (rowsRef.current[i].run.info.status === 'RUNNING') n++;
+    setLiveInView(n); // same number: React skips the render, so scrolling does not re-render the page
+  }, []);
+  const onRangeChange = useCallback((a: number, b: number) => { range.current = [a, b]; countLive(); }, [countLive]);
+  useEffect(countLive, [rows]);
   const hasRunning = useMemo(() => runs.some((r) => r.info.status === 'RUNNING'), [runs]);
   useEffect(() => {
     if (!hasRunning) return;
@@ -287,7 +295,7 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   };
 
   const keys = useMemo(() => ({ metrics: catalog.current.metrics, params: catalog.current.params, tags: catalog.current.tags }), [keysVersion]);
-  const liveCount = hasRunning ? rows.slice(inView[0], inView[1]).filter((r) => r.run.info.status === 'RUNNING').length : 0;
+  const liveCount = hasRunning ? liveInView : 0;
   const title = experiments.map((e) => e.name);
 
   return (
