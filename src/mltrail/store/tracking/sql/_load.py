@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import psycopg as _psycopg_dialect
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -112,6 +113,21 @@ def _page_statement(dialect: str) -> sa.CompoundSelect[Any]:
 
 # Built once per dialect: building and caching a statement costs about as much as running it for a page.
 _PAGE_STATEMENTS = {dialect: _page_statement(dialect) for dialect in ("sqlite", "postgresql", "mysql")}
+# PostgreSQL binds one array, so the statement is compiled once and its ~2,000 rows come straight from the driver
+# as tuples: SQLAlchemy's result rows cost about a fifth of the page load.
+_PG_PAGE = _PAGE_STATEMENTS["postgresql"].compile(dialect=_psycopg_dialect.dialect())
+_PG_PAGE_PARAMS = dict(_PG_PAGE.params)
+
+
+def _page_rows(conn: Connection, ids: list[str], dialect: str) -> Sequence[Any]:
+    if dialect != "postgresql":
+        return conn.execute(_PAGE_STATEMENTS[dialect], {"ids": ids}).all()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_PG_PAGE.string, {**_PG_PAGE_PARAMS, "ids": ids})
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
@@ -154,12 +170,10 @@ def _fetch_page(conn: Connection, ids: Sequence[str], dialect: str) -> _Page:
     page = _Page(defaultdict(dict), defaultdict(dict), defaultdict(list), {}, {})
     with_inputs: set[str] = set()
     with_outputs: set[str] = set()
-    statement = _PAGE_STATEMENTS[dialect]
     load = _dialect.load_float
     # Rows are unpacked positionally: attribute access by name costs more than the query on a page of runs.
     for chunk in _chunks(ids):
-        found = conn.execute(statement, {"ids": list(chunk)}).all()
-        for kind, run_id, key, text, value, timestamp, step, is_nan in found:
+        for kind, run_id, key, text, value, timestamp, step, is_nan in _page_rows(conn, list(chunk), dialect):
             if kind == _METRIC:
                 page.metrics[run_id].append((key, load(value, bool(is_nan), dialect), int(timestamp), int(step)))
             elif kind == _PARAM:

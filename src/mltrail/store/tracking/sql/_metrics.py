@@ -212,6 +212,19 @@ SELECT lifecycle_stage FROM run
 """
 
 
+def one_point_statement(run_id: str, metric: Metric) -> tuple[str, dict[str, object]]:
+    """SQL and parameters that write one validated point (PostgreSQL; no ``model_id``) in one statement.
+
+    Same rules and result row as :func:`write_metrics_one_statement`: the run's lifecycle stage, nothing written
+    unless it is ``active``, no row for an unknown run.
+    """
+    (key, step, timestamp, stored, is_nan), _logged = next(iter(stored_points([metric], "postgresql").items()))
+    real = None if is_nan else stored
+    params = {"run_id": run_id, "key": key, "step": step, "ts": timestamp, "value": stored, "nan": is_nan}
+    params.update(real=real, count=0 if is_nan else 1)
+    return _ONE_POINT_WRITE, params
+
+
 def write_metrics_one_statement(conn: Connection, run_id: str, batch: Sequence[Metric], dialect: str) -> str | None:
     """Write a batch of validated points to a run in one statement, if the run is active.
 
@@ -228,12 +241,6 @@ def write_metrics_one_statement(conn: Connection, run_id: str, batch: Sequence[M
         The run's lifecycle stage (nothing was written unless it is ``active``), or None for an unknown run.
     """
     points = sorted(stored_points(batch, dialect).items())
-    if len(points) == 1:
-        (key, step, timestamp, stored, is_nan), _real = points[0]
-        one = {"run_id": run_id, "key": key, "step": step, "ts": timestamp, "value": stored, "nan": is_nan}
-        one.update(real=None if is_nan else stored, count=0 if is_nan else 1)
-        row = conn.exec_driver_sql(_ONE_POINT_WRITE, one).first()
-        return None if row is None else str(row[0])
     summaries = batch_summaries(dict(points))
     params: dict[str, object] = {"run_id": run_id}
     for prefix, rows, names in (

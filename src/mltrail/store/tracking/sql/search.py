@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import psycopg as _psycopg_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -232,25 +234,92 @@ def _ordered_runs(where: list[ColumnElement[bool]], clauses: Sequence[OrderBy]) 
 
 
 @dataclass(frozen=True)
-class RunSearch:
-    """A parsed run search: the ``WHERE`` conditions and the complete sort clauses."""
+class RunSearchPlan:
+    """The statements that select one page of a run search.
 
-    where: list[ColumnElement[bool]]
-    clauses: list[OrderBy]
+    ``first`` always runs. With ``rest`` (PostgreSQL, sorted by a metric's latest value) ``first`` selects up to
+    ``offset + limit`` runs that have a value, ``rest`` the runs with a NaN or no value (they sort after all of
+    those) and runs only when ``first`` came back short; the page is then cut from both. A statement is a
+    SQLAlchemy select, or ``(sql, params)`` compiled once for PostgreSQL.
+    """
+
+    first: Any
+    rest: Any | None
+    offset: int
+    wanted: int
+
+    def rows(self, conn: Connection) -> list[Any]:
+        """Rows (:data:`_load.RUN_COLUMNS`) of the page, in order."""
+        rows = _rows(conn, self.first)
+        if self.rest is None:
+            return rows
+        if len(rows) < self.wanted:
+            rows.extend(_rows(conn, self.rest)[: self.wanted - len(rows)])
+        return rows[self.offset : self.wanted]
 
 
-def prepare_run_search(
+def _rows(conn: Connection, statement: Any) -> list[Any]:
+    if isinstance(statement, tuple):
+        return list(conn.exec_driver_sql(*statement).all())
+    return list(conn.execute(statement).all())
+
+
+def plan_run_search(
     experiment_ids: Sequence[int],
     filter_string: str | None,
     view: ViewType,
     order_by: Sequence[str] | None,
     dialect: str,
-) -> RunSearch:
-    """Parse and compile a run search's filter and order (no database work).
+    limit: int,
+    offset: int = 0,
+) -> RunSearchPlan:
+    """Parse a run search and build the statements of the page ``offset`` .. ``offset + limit`` (no database work).
+
+    On PostgreSQL the compiled SQL of recent searches is cached: building, caching and compiling a search
+    statement costs a sizeable part of a fast search, and dashboards repeat the same searches.
 
     Raises:
         MltrailError: INVALID_PARAMETER_VALUE for a bad filter or order_by.
     """
+    if dialect == "postgresql":
+        return _compiled_pg_plan(
+            tuple(experiment_ids), filter_string, view, None if order_by is None else tuple(order_by), limit, offset
+        )
+    return _plan(experiment_ids, filter_string, view, order_by, dialect, limit, offset)
+
+
+_PG_DIALECT = _psycopg_dialect.dialect()
+
+
+@lru_cache(maxsize=256)
+def _compiled_pg_plan(
+    experiment_ids: tuple[int, ...],
+    filter_string: str | None,
+    view: ViewType,
+    order_by: tuple[str, ...] | None,
+    limit: int,
+    offset: int,
+) -> RunSearchPlan:
+    plan = _plan(experiment_ids, filter_string, view, order_by, "postgresql", limit, offset)
+
+    def compiled(statement: Any) -> tuple[str, dict[str, Any]] | None:
+        if statement is None:
+            return None
+        done = statement.compile(dialect=_PG_DIALECT, compile_kwargs={"render_postcompile": True})
+        return done.string, dict(done.params)
+
+    return RunSearchPlan(compiled(plan.first), compiled(plan.rest), plan.offset, plan.wanted)
+
+
+def _plan(
+    experiment_ids: Sequence[int],
+    filter_string: str | None,
+    view: ViewType,
+    order_by: Sequence[str] | None,
+    dialect: str,
+    limit: int,
+    offset: int,
+) -> RunSearchPlan:
     expr = parse_filter(filter_string, RUNS)
     clauses = RUNS.complete_order_by(parse_order_by(order_by, RUNS))
     where: list[ColumnElement[bool]] = [
@@ -259,20 +328,15 @@ def prepare_run_search(
     ]
     if expr is not None:
         where.append(_combine(expr, lambda c: _run_leaf(c, dialect)))
-    return RunSearch(where, list(clauses))
-
-
-def select_runs(conn: Connection, prepared: RunSearch, dialect: str, limit: int, offset: int = 0) -> list[Any]:
-    """Rows (:data:`_load.RUN_COLUMNS`) of the matching runs ``offset`` .. ``offset + limit``, in order."""
-    first = prepared.clauses[0].identifier
+    first = clauses[0].identifier
     if dialect == "postgresql" and first.kind == "metric" and first.aggregate is None:
-        return _runs_by_metric_index(conn, prepared.where, prepared.clauses, limit, offset)
-    return list(conn.execute(_ordered_runs(prepared.where, prepared.clauses).limit(limit).offset(offset)).all())
+        return _runs_by_metric_index(where, clauses, limit, offset)
+    return RunSearchPlan(_ordered_runs(where, clauses).limit(limit).offset(offset), None, offset, offset + limit)
 
 
 def _runs_by_metric_index(
-    conn: Connection, where: list[ColumnElement[bool]], clauses: Sequence[OrderBy], limit: int, offset: int
-) -> list[Any]:
+    where: list[ColumnElement[bool]], clauses: Sequence[OrderBy], limit: int, offset: int
+) -> RunSearchPlan:
     """Runs sorted by a metric's latest value, in two queries PostgreSQL can each stop early.
 
     The single-statement form sorts by ``CASE`` (missing, NaN, value) first, which no index serves, so
@@ -285,33 +349,25 @@ def _runs_by_metric_index(
     wanted = offset + limit
     lm = latest_metrics.alias("order_m0")
     present = runs.join(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key, lm.c.is_nan.is_(False)))
+    absent: Any = runs.outerjoin(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key))
     rest: list[tuple[ColumnElement[Any], bool]] = []
-    joins: list[tuple[Any, Any]] = []
     for index, clause in enumerate(clauses[1:], start=1):
         join, keys = _run_order_parts(index, clause)
         if join is not None:
-            joins.append(join)
-            present = present.outerjoin(*join)
+            present, absent = present.outerjoin(*join), absent.outerjoin(*join)
         rest.extend(keys)
     tail = [e.asc() if asc else e.desc() for e, asc in rest]
     value_order = lm.c.value.asc() if ascending else lm.c.value.desc()
-    query = sa.select(*_load.RUN_COLUMNS).select_from(present).where(*where)
-    rows = list(conn.execute(query.order_by(value_order, *tail).limit(wanted)).all())
-    if len(rows) < wanted:
-        absent: Any = runs.outerjoin(lm, sa.and_(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == ident.key))
-        for join in joins:
-            absent = absent.outerjoin(*join)
-        missing = sa.case((lm.c.run_uuid.is_(None), 2), else_=1)
-        rows.extend(
-            conn.execute(
-                sa.select(*_load.RUN_COLUMNS)
-                .select_from(absent)
-                .where(*where, sa.or_(lm.c.run_uuid.is_(None), lm.c.is_nan.is_(True)))
-                .order_by(missing.asc(), *tail)
-                .limit(wanted - len(rows))
-            ).all()
-        )
-    return rows[offset:wanted]
+    with_value = sa.select(*_load.RUN_COLUMNS).select_from(present).where(*where)
+    missing = sa.case((lm.c.run_uuid.is_(None), 2), else_=1)
+    without_value = (
+        sa.select(*_load.RUN_COLUMNS)
+        .select_from(absent)
+        .where(*where, sa.or_(lm.c.run_uuid.is_(None), lm.c.is_nan.is_(True)))
+        .order_by(missing.asc(), *tail)
+        .limit(wanted)
+    )
+    return RunSearchPlan(with_value.order_by(value_order, *tail).limit(wanted), without_value, offset, wanted)
 
 
 def _run_order(source: Any, index: int, clause: OrderBy) -> tuple[Any, list[tuple[ColumnElement[Any], bool]]]:

@@ -165,6 +165,11 @@ class SqlTrackingStore(TrackingStore):
         return db.with_retries(attempt)
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
+        if self._dialect == "postgresql":
+            # Under READ COMMITTED every statement sees its own snapshot, in a transaction or not: autocommit
+            # reads give the same answers without the BEGIN, ROLLBACK and pre-ping round trips.
+            return _autocommit.run(_autocommit.engine_for(self.db_uri), fn)
+
         def attempt() -> T:
             with db.read_transaction(self.engine) as conn:
                 return fn(conn)
@@ -595,10 +600,14 @@ class SqlTrackingStore(TrackingStore):
     def _log_metrics_one_statement(self, run_id: str, metric_list: Sequence[Metric]) -> None:
         """Metrics-only batches where the backend merges summaries in SQL: one autocommit statement."""
 
-        stage = _autocommit.run(
-            _autocommit.engine_for(self.db_uri),
-            lambda conn: _metrics.write_metrics_one_statement(conn, run_id, metric_list, self._dialect),
-        )
+        engine = _autocommit.engine_for(self.db_uri)
+        if len(metric_list) == 1:
+            row = _autocommit.first_row(engine, *_metrics.one_point_statement(run_id, metric_list[0]))
+            stage = None if row is None else str(row[0])
+        else:
+            stage = _autocommit.run(
+                engine, lambda conn: _metrics.write_metrics_one_statement(conn, run_id, metric_list, self._dialect)
+            )
         if stage is None:
             raise _not_found_run(run_id)
         if stage != LifecycleStage.ACTIVE:
@@ -762,12 +771,12 @@ class SqlTrackingStore(TrackingStore):
         offset = decode_page_token(page_token)
         exp_ids = [parse_experiment_id(e) for e in experiment_ids]
         view = ViewType.parse(run_view_type)
-        prepared = search.prepare_run_search(exp_ids, filter_string, view, order_by, self._dialect)
+        plan = search.plan_run_search(exp_ids, filter_string, view, order_by, self._dialect, limit + 1, offset)
 
         def run(conn: Connection) -> PagedList[T]:
             if not exp_ids:
                 return PagedList([], None)
-            rows = search.select_runs(conn, prepared, self._dialect, limit + 1, offset)
+            rows = plan.rows(conn)
             token = encode_page_token(offset + limit) if len(rows) > limit else None
             return PagedList(build(conn, rows[:limit], self._dialect), token)
 
