@@ -41,6 +41,7 @@ def test_runs_of_several_experiments_from_the_experiments_page(
     page.get_by_label("Select experiment vision-baseline").check()
     page.get_by_label("Select experiment nested-runs").check()
     expect(page.get_by_test_id("picked-count")).to_have_text("2 selected")
+    _screenshots(page, "experiments-picked")
     page.get_by_role("button", name="Show runs of 2 experiments").click()
     ids = sorted([data["experiment_id"], data["nested"]["experiment_id"]])
     assert re.search(r"#/experiments/(\d+),(\d+)", page.url)

@@ -89,6 +89,7 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [filterText, setFilterText] = useState(filter);
+  useEffect(() => setFilterText(filter), [filter]); // back/forward and shared links change the URL's filter
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [expanded, setExpanded] = useState<Set<string>>(new Set());
   const [extraKids, setExtraKids] = useState<Map<string, Run[]>>(new Map());
