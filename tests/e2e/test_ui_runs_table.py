@@ -156,8 +156,13 @@ def test_bulk_move_runs_to_another_experiment(page: Any, ui_server: tuple[str, d
     expect(page.get_by_role("status")).to_contain_text('Moved 2 runs (with their child runs) to "move-target"')
     expect(page.get_by_test_id("run-count")).to_have_text("1 runs")
     expect(_rows(page).first).to_contain_text("stayer")
+    page.get_by_label("Select stayer").check()
+    page.get_by_role("button", name="Move…").click()
+    page.get_by_label("Target experiment").select_option(label=f"move-target ({dst})")
+    page.get_by_role("button", name="Move runs").click()
+    expect(page.get_by_test_id("no-runs")).to_have_text("No runs in this view yet.")
     moved = _call(base, "runs/search", {"experiment_ids": [dst]})["runs"]
-    assert sorted(r["info"]["run_name"] for r in moved) == ["mover-a", "mover-b"]
+    assert sorted(r["info"]["run_name"] for r in moved) == ["mover-a", "mover-b", "stayer"]
 
 
 def test_live_updates_keep_scroll_and_selection(page: Any, ui_server: tuple[str, dict[str, Any]]) -> None:

@@ -68,7 +68,7 @@ describe('MLmodel', () => {
       { name: 'x', type: 'double', required: 'required', extra: '' },
       { name: 'tokens', type: 'Array(string)', required: 'optional', extra: '' },
     ]);
-    expect(sig.outputs![0]).toMatchObject({ name: '(unnamed)', type: 'Tensor(float32, [-1, 3])' });
+    expect(sig.outputs![0]).toMatchObject({ name: '(unnamed)', type: 'Tensor(float32, [-1, 3])', required: '—' });
     expect(sig.params![0]).toMatchObject({ name: 'temperature', type: 'double', extra: 'default: 0.7' });
     expect(typeString({ type: 'object', properties: { a: { type: 'long', required: false } } })).toBe('{a?: long}');
     expect(parseSignature(parseMLmodel('flavors: {}\n'))).toBeNull();

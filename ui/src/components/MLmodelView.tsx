@@ -29,7 +29,7 @@ function specRows(raw: unknown, isParams = false): SpecRow[] | null {
   return items.map((s: any, i: number) => ({
     name: s.name ?? (items.length === 1 ? '(unnamed)' : `[${i}]`),
     type: typeString(s),
-    required: isParams ? '' : s.required === false ? 'optional' : 'required',
+    required: isParams ? '' : s.type === 'tensor' ? '—' : s.required === false ? 'optional' : 'required',
     extra: isParams
       ? [s.default !== undefined ? `default: ${JSON.stringify(s.default)}` : '', s.shape ? `shape: [${s.shape.join(', ')}]` : ''].filter(Boolean).join('; ')
       : '',

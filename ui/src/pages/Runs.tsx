@@ -352,6 +352,8 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
       )}
       {notice && <div className="notice" role="status">{notice} <button className="link" onClick={() => setNotice(null)}>dismiss</button></div>}
       <ErrorBox error={error} />
+      {done && !loading && !error && runs.length === 0 && (
+        <p className="muted empty" data-testid="no-runs">{filter ? 'No runs match this filter.' : 'No runs in this view yet.'}</p>)}
       <VirtualTable columns={columns} rows={rows} rowKey={(r) => r.run.info.run_id} sort={sort} onSort={onSort}
         onEndReached={onEndReached} onRangeChange={onRangeChange} height={Math.max(300, window.innerHeight - 260)}
         rowClass={(r) => `${r.depth ? 'child' : ''}${selected.has(r.run.info.run_id) ? ' selected' : ''}`} />
