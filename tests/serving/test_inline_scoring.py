@@ -11,7 +11,8 @@ import pytest
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.testclient import TestClient
 
-from mltrail.serving.app import InlineGate, create_app
+from mltrail.serving.app import create_app
+from mltrail.serving.inline import VOLUNTARY_SWITCHES, InlineGate, Stopwatch
 from tests.serving.live import live_scoring_server
 
 
@@ -72,6 +73,34 @@ def test_gate_keeps_a_spiky_model_in_threads() -> None:
     for _ in range(30):
         gate.record(0.001, inline=False)
     assert gate.allows()
+
+
+def _spin(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_stopwatch_counts_waiting_at_wall_time_and_running_at_cpu_time() -> None:
+    watch = Stopwatch()
+    time.sleep(0.05)  # the thread gives up the CPU: the model waited, which stalls the loop all the same
+    assert watch.cost() >= 0.05
+
+    never_switched = Stopwatch(switches=lambda: 0)  # as if the thread had only been preempted
+    time.sleep(0.05)
+    assert never_switched.cost() < 0.02  # CPU time: sleeping uses none
+
+    watch = Stopwatch()
+    _spin(0.02)
+    assert watch.cost() >= 0.02  # CPU time (wall time if something made the thread wait)
+
+
+@pytest.mark.skipif(VOLUNTARY_SWITCHES is None, reason="no per-thread context switch counter here")
+def test_voluntary_switch_counter_moves_on_sleep() -> None:
+    assert VOLUNTARY_SWITCHES is not None
+    before = VOLUNTARY_SWITCHES()
+    time.sleep(0.01)
+    assert VOLUNTARY_SWITCHES() > before
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 Parsing, prediction and encoding run in worker threads, except where the hop to a thread costs more than the
 work itself: a tiny JSON body is parsed inline before batching, and without batching a small request (at most
 4 KiB) is scored on the event loop while small requests to this model have been fast (see
-:class:`InlineGate`: a moving average under 2 ms, measured on every small request, wherever it ran). With
+:class:`~mltrail.serving.inline.InlineGate`: a moving average under 2 ms, measured on every small request,
+wherever it ran; a request that was only preempted counts its CPU time, not its wall time). With
 batching enabled, DataFrame requests go through an :class:`~mltrail.serving.batching.AdaptiveBatcher`. A
 request that takes longer than ``timeout`` seconds is answered 504 (the prediction itself cannot be interrupted
 and finishes in its thread); a small request scored on the loop cannot be interrupted either, so if it is
@@ -15,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from mltrail.serving.batching import AdaptiveBatcher
 from mltrail.serving.encode import dumps
 from mltrail.serving.errors import serving_error, with_serving_fields
 from mltrail.serving.formats import CONTENT_TYPE_JSON, parse_content_type
+from mltrail.serving.inline import InlineGate, Stopwatch
 from mltrail.serving.openai import OpenAIRoutes, openai_routes
 from mltrail.serving.scoring import Scorer
 
@@ -40,36 +40,6 @@ logger = logging.getLogger("mltrail.serving")
 
 JSON = "application/json"
 _INLINE_PARSE_BYTES = 4096
-
-
-class InlineGate:
-    """Whether a small request may be scored on the event loop, from what small requests have cost (wall time).
-
-    Inline while the moving average is under ``budget`` seconds; unknown (so never inline) until a first small
-    request has been measured in a thread. One request slower than ``spike`` seconds restarts the average from
-    its time, which sends the next ones back to threads at once. A model whose requests keep spiking on the loop
-    (more than one such stall per ``spike_every`` small requests) stays in threads, so a heavy latency tail
-    cannot stall the loop often.
-    """
-
-    def __init__(self, budget: float = 0.002, spike: float = 0.008, spike_every: int = 1000) -> None:
-        self.budget, self.spike, self.spike_every = budget, spike, spike_every
-        self.cost = math.inf
-        self.count = 0
-        self.spikes = 0
-
-    def allows(self) -> bool:
-        """Whether the next small request may run on the loop."""
-        return self.cost < self.budget and self.spikes * self.spike_every <= self.count
-
-    def record(self, elapsed: float, inline: bool) -> None:
-        """Account one small request that took ``elapsed`` seconds, on the loop or not (called from any thread)."""
-        self.count += 1
-        if elapsed > self.spike or self.cost == math.inf:
-            self.spikes += inline and elapsed > self.spike
-            self.cost = elapsed
-        else:
-            self.cost += 0.2 * (elapsed - self.cost)
 
 
 @dataclass(frozen=True)
@@ -201,12 +171,12 @@ class ScoringApp:
             return _error_body(serving_error(f"Internal error: {type(exc).__name__}: {exc}", INTERNAL_ERROR))
 
     def _score_small(self, body: bytes, mime: str, inline: bool = False) -> bytes:
-        """Score a small request, and account its time in :attr:`inline`."""
-        start = time.perf_counter()
+        """Score a small request, and account its cost in :attr:`inline`."""
+        watch = Stopwatch()
         try:
             return self.scorer.score(body, mime)
         finally:
-            self.inline.record(time.perf_counter() - start, inline)
+            self.inline.record(watch.cost(), inline)
 
     async def _score(self, body: bytes, mime: str) -> bytes:
         scorer, batcher = self.scorer, self.batcher
