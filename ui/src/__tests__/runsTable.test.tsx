@@ -6,6 +6,7 @@ import { buildTree, runIndex } from '../components/RunTree';
 import { KeyCatalog } from '../pages/Runs';
 import { Run, sqlString } from '../api';
 import { VirtualTable } from '../components/VirtualTable';
+import { replaceRuns } from '../components/useLiveRows';
 
 const mk = (id: string, parent?: string, extra: Partial<Run['data']> = {}): Run => ({
   info: { run_id: id, run_name: id, experiment_id: '1', status: 'FINISHED', lifecycle_stage: 'active' },
@@ -143,5 +144,17 @@ describe('virtual table range', () => {
     el.scrollTop = 3200;
     fireEvent.scroll(el);
     expect(onRange).toHaveBeenLastCalledWith(100, 110);
+  });
+});
+
+describe('live rows', () => {
+  it('replaces fresh copies in place and keeps the array when nothing changed', () => {
+    const list = [mk('a'), mk('b'), mk('c')];
+    const fresh = { ...mk('b'), info: { ...mk('b').info, status: 'FINISHED' } };
+    const out = replaceRuns(list, new Map([['b', fresh]]));
+    expect(out.map((r) => r.info.run_id)).toEqual(['a', 'b', 'c']);
+    expect(out[1]).toBe(fresh);
+    expect(out[0]).toBe(list[0]);
+    expect(replaceRuns(list, new Map([['zzz', fresh]]))).toBe(list);
   });
 });

@@ -5,11 +5,11 @@ import { Column, VirtualTable } from '../components/VirtualTable';
 import { ErrorBox, Status } from '../components/Common';
 import { FilterInput } from '../components/FilterInput';
 import { buildTree, parentOf, runIndex, TreeRow } from '../components/RunTree';
+import { LIVE_POLL_MS, replaceRuns, useLiveRows } from '../components/useLiveRows';
+import { MoveRunsBar } from '../components/MoveRuns';
 
+export { LIVE_POLL_MS };
 const PAGE = 200;
-/** How often running rows in view are refreshed. */
-export const LIVE_POLL_MS = 5000;
-const LIVE_MAX = 100;
 
 type Kind = 'attributes' | 'params' | 'metrics' | 'tags';
 export interface ColSpec { id: string; kind: Kind | 'special'; key: string; label: string; sortable: boolean }
@@ -68,12 +68,6 @@ export class KeyCatalog {
   }
 }
 
-function replaceRuns(list: Run[], fresh: Map<string, Run>): Run[] {
-  let changed = false;
-  const out = list.map((r) => { const f = fresh.get(r.info.run_id); if (f) { changed = true; return f; } return r; });
-  return changed ? out : list;
-}
-
 export function RunsPage({ experimentIds, params }: { experimentIds: string[]; params: URLSearchParams }) {
   const filter = params.get('filter') || '';
   const order = params.get('order') || '';
@@ -96,14 +90,10 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   const [chooser, setChooser] = useState(false);
   const [colSearch, setColSearch] = useState('');
   const [reload, setReload] = useState(0);
-  const [moveTargets, setMoveTargets] = useState<Experiment[] | null>(null);
-  const [moveTo, setMoveTo] = useState('');
-  const [live, setLive] = useState(0);
+  const [moving, setMoving] = useState(false);
   const [keysVersion, setKeysVersion] = useState(0);
   const catalog = useRef(new KeyCatalog());
   const gen = useRef(0);
-  const range = useRef<[number, number]>([0, 0]);
-  const [liveInView, setLiveInView] = useState(0);
 
   const [sortId, sortDir] = order ? order.split(':') : ['', ''];
   const sort = sortId ? { id: sortId, asc: sortDir === 'asc' } : null;
@@ -227,46 +217,17 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
         },
       };
     })];
-  }, [colIds.join(','), selected, toggleExpand, expNames, live]);
+  }, [colIds.join(','), selected, toggleExpand, expNames]);
 
-  // Live updates: running rows in view are re-read every LIVE_POLL_MS and replaced in place, so scroll
-  // position, selection and expansion stay as they are.
-  const rowsRef = useRef(rows);
-  rowsRef.current = rows;
-  const countLive = useCallback(() => {
-    const [a, b] = range.current;
-    let n = 0;
-    for (let i = a; i < b && i < rowsRef.current.length; i++) if (rowsRef.current[i].run.info.status === 'RUNNING') n++;
-    setLiveInView(n); // same number: React skips the render, so scrolling does not re-render the page
-  }, []);
-  const onRangeChange = useCallback((a: number, b: number) => { range.current = [a, b]; countLive(); }, [countLive]);
-  useEffect(countLive, [rows]);
-  const hasRunning = useMemo(() => runs.some((r) => r.info.status === 'RUNNING'), [runs]);
-  useEffect(() => {
-    if (!hasRunning) return;
-    let busy = false;
-    const t = setInterval(() => {
-      if (busy || document.hidden) return;
-      const [a, b] = range.current;
-      const ids = rowsRef.current.slice(a, b).filter((r) => r.run.info.status === 'RUNNING').map((r) => r.run.info.run_id).slice(0, LIVE_MAX);
-      if (!ids.length) return;
-      busy = true;
-      const g = gen.current;
-      runsApi.runsByIds(experimentIds, ids).then((res) => {
-        if (g !== gen.current) return;
-        const fresh = new Map((res.runs || []).map((r) => [r.info.run_id, r]));
-        setRuns((prev) => replaceRuns(prev, fresh));
-        setExtraKids((m) => {
-          let changed = false;
-          const n = new Map<string, Run[]>();
-          m.forEach((list, k) => { const nl = replaceRuns(list, fresh); changed = changed || nl !== list; n.set(k, nl); });
-          return changed ? n : m;
-        });
-        setLive((x) => x + 1);
-      }).catch(() => undefined).finally(() => { busy = false; });
-    }, LIVE_POLL_MS);
-    return () => clearInterval(t);
-  }, [hasRunning, expKey]);
+  const { onRangeChange, liveInView } = useLiveRows(rows, experimentIds, gen, (fresh) => {
+    setRuns((prev) => replaceRuns(prev, fresh));
+    setExtraKids((m) => {
+      let changed = false;
+      const n = new Map<string, Run[]>();
+      m.forEach((list, k) => { const nl = replaceRuns(list, fresh); changed = changed || nl !== list; n.set(k, nl); });
+      return changed ? n : m;
+    });
+  });
 
   const onSort = (id: string) => {
     const asc = sort && sort.id === id ? !sort.asc : false;
@@ -277,26 +238,7 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
     try { await Promise.all([...selected].map(fn)); setReload((x) => x + 1); } catch (e: any) { setError(String(e.message || e)); }
   };
 
-  const openMove = () => {
-    api.searchExperiments('', 'ACTIVE_ONLY').then((r) => {
-      const list = (r.experiments || []).sort((a, b) => a.name.localeCompare(b.name));
-      setMoveTargets(list);
-      setMoveTo((cur) => cur || list.find((e) => !experimentIds.includes(e.experiment_id))?.experiment_id || '');
-    }).catch((e) => setError(String(e.message || e)));
-  };
-  const doMove = async () => {
-    const target = moveTargets?.find((e) => e.experiment_id === moveTo);
-    if (!target || !selected.size) return;
-    try {
-      await runsApi.moveRuns([...selected], target.experiment_id);
-      setNotice(`Moved ${selected.size} run${selected.size === 1 ? '' : 's'} (with their child runs) to "${target.name}".`);
-      setMoveTargets(null);
-      setReload((x) => x + 1);
-    } catch (e: any) { setError(String(e.message || e)); }
-  };
-
   const keys = useMemo(() => ({ metrics: catalog.current.metrics, params: catalog.current.params, tags: catalog.current.tags }), [keysVersion]);
-  const liveCount = hasRunning ? liveInView : 0;
   const title = experiments.map((e) => e.name);
 
   return (
@@ -330,25 +272,17 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
       <div className="toolbar">
         <span className="muted" data-testid="run-count">{runs.length}{done ? '' : '+'} runs{loading ? ' (loading…)' : ''}</span>
         <span className="muted" data-testid="selected-count">{selected.size} selected</span>
-        {liveCount > 0 && <span className="live" title={`Running rows in view refresh every ${LIVE_POLL_MS / 1000}s`}>● live</span>}
+        {liveInView > 0 && <span className="live" title={`Running rows in view refresh every ${LIVE_POLL_MS / 1000}s`}>● live</span>}
         <button disabled={selected.size < 1} onClick={() => navigate('/compare', { runs: [...selected].join(',') })}>Compare</button>
         <button disabled={!selected.size} className="danger" onClick={() => bulk(api.deleteRun)}>Delete</button>
         <button disabled={!selected.size} onClick={() => bulk(api.restoreRun)}>Restore</button>
-        <button disabled={!selected.size} onClick={openMove} aria-expanded={moveTargets !== null}>Move…</button>
+        <button disabled={!selected.size} onClick={() => setMoving(true)} aria-expanded={moving}>Move…</button>
         <button onClick={() => setSelected(new Set(runs.map((r) => r.info.run_id)))}>Select all loaded</button>
         {selected.size > 0 && <button onClick={() => setSelected(new Set())}>Clear selection</button>}
       </div>
-      {moveTargets !== null && (
-        <div className="toolbar move-bar" role="group" aria-label="Move runs">
-          <span>Move {selected.size} selected run{selected.size === 1 ? '' : 's'} to</span>
-          <select aria-label="Target experiment" value={moveTo} onChange={(e) => setMoveTo(e.target.value)}>
-            {moveTargets.map((e) => (
-              <option key={e.experiment_id} value={e.experiment_id} disabled={experimentIds.length === 1 && experimentIds[0] === e.experiment_id}>
-                {e.name} ({e.experiment_id})</option>))}
-          </select>
-          <button disabled={!moveTo || !selected.size} onClick={doMove}>Move runs</button>
-          <button onClick={() => setMoveTargets(null)}>Cancel</button>
-        </div>
+      {moving && selected.size > 0 && (
+        <MoveRunsBar runIds={[...selected]} experimentIds={experimentIds} onError={setError} onClose={() => setMoving(false)}
+          onMoved={(message) => { setNotice(message); setMoving(false); setReload((x) => x + 1); }} />
       )}
       {notice && <div className="notice" role="status">{notice} <button className="link" onClick={() => setNotice(null)}>dismiss</button></div>}
       <ErrorBox error={error} />
