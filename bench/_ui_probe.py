@@ -100,3 +100,47 @@ def screenshot(context: Any, url: str, target: str, path: str, timeout_ms: float
         page.screenshot(path=path)
     finally:
         page.close()
+
+
+FRAMES_JS = """
+async () => {
+  const el = document.querySelector('.vt');
+  const times = [];
+  let last = performance.now();
+  for (let i = 0; i < 240; i++) {
+    el.scrollTop = (i * 7919) % Math.max(1, el.scrollHeight - el.clientHeight);
+    el.scrollLeft = (i * 211) % Math.max(1, el.scrollWidth - el.clientWidth);
+    await new Promise((r) => requestAnimationFrame(r));
+    const now = performance.now();
+    times.push(now - last);
+    last = now;
+  }
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return { p50: at(0.5), p95: at(0.95), max: times[times.length - 1],
+           rows_in_dom: document.querySelectorAll('.vt [role=row]').length };
+}
+"""
+
+
+def mltrail_scroll(context: Any, url: str, total: int, timeout_ms: float) -> dict[str, Any]:
+    """mltrail only: scroll the runs table until all ``total`` runs are loaded (pages of 200), then jump to
+    240 scattered positions, one per animation frame, and report the frame times (ms)."""
+    import time
+
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector(".vt [role=row]:not(.vt-header)", timeout=timeout_ms)
+        start = time.perf_counter()
+        deadline = start + timeout_ms / 1000
+        while page.get_by_test_id("run-count").inner_text() != f"{total} runs":
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"not all {total} runs loaded: {page.get_by_test_id('run-count').inner_text()}")
+            page.locator(".vt").evaluate("e => { e.scrollTop = e.scrollHeight; }")
+            page.wait_for_timeout(50)
+        loaded = time.perf_counter() - start
+        frames = page.evaluate(FRAMES_JS)
+        return {"load_all_seconds": loaded, **frames}
+    finally:
+        page.close()

@@ -40,7 +40,7 @@ from typing import Any
 
 from _common import BENCH_DIR, MLFLOW_PYTHON, MLTRAIL_PYTHON, REPO_DIR, Side, machine_info, render_table, run_worker
 from _server_harness import Backend, Server, mltrail_has_cli
-from _ui_probe import Visit, screenshot, visit
+from _ui_probe import Visit, mltrail_scroll, screenshot, visit
 
 SEED_WORKER = BENCH_DIR / "_tracking_server_seed.py"
 SIDES = ("mltrail", "mlflow")
@@ -103,8 +103,10 @@ def measure(
     reps: int,
     timeout_ms: float,
     shots: Path | None,
-) -> dict[str, dict[str, Any]]:
-    """Cold and warm visits per side, interleaved, after one untimed warm-up visit per side."""
+    scroll_total: int | None = None,
+) -> dict[str, Any]:
+    """Cold and warm visits per side, interleaved, after one untimed warm-up visit per side; with
+    ``scroll_total``, mltrail's table scrolled through all its runs (frame times)."""
     from playwright.sync_api import sync_playwright
 
     exe = os.environ.get("MLTRAIL_CHROMIUM", "/usr/bin/chromium")
@@ -135,13 +137,23 @@ def measure(
                         file=sys.stderr,
                         flush=True,
                     )
+            scroll = None
+            if scroll_total and "mltrail" in urls:
+                ctx = browser.new_context(viewport=VIEWPORT)
+                try:
+                    scroll = mltrail_scroll(ctx, urls["mltrail"], scroll_total, timeout_ms)
+                finally:
+                    ctx.close()
         finally:
             browser.close()
-    return {
+    results: dict[str, Any] = {
         s: {kind: summarize(v) for kind, v in kinds.items()}
         | {"visits": {k: [asdict(x) for x in v] for k, v in kinds.items()}}
         for s, kinds in out.items()
     }
+    if scroll:
+        results["mltrail_scroll"] = scroll
+    return results
 
 
 def report(results: dict[str, Any], args: argparse.Namespace, meta: dict[str, Any]) -> str:
@@ -216,6 +228,14 @@ def report(results: dict[str, Any], args: argparse.Namespace, meta: dict[str, An
         f"1-minute load average: {meta['load_before']:.2f} before, {meta['load_after']:.2f} after "
         f"({os.cpu_count()} cores); {meta['machine']}",
     ]
+    scroll = results.get("mltrail_scroll")
+    if scroll:
+        notes.append(
+            f"mltrail, all {args.runs:,} runs loaded by scrolling (pages of 200) in {scroll['load_all_seconds']:.1f} s;"
+            " then 240 jumps to scattered rows and columns, one per frame:"
+            f" frame p50 {scroll['p50']:.0f} ms, "
+            f"p95 {scroll['p95']:.0f} ms, max {scroll['max']:.0f} ms, {scroll['rows_in_dom']} rows in the DOM"
+        )
     return table + "\n\n" + "\n".join(f"- {n}" for n in notes)
 
 
@@ -229,6 +249,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", help="where the databases go (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep --workdir's seeded databases for the next run")
     parser.add_argument("--screenshots", help="save a screenshot of each UI at its first row into this folder")
+    parser.add_argument(
+        "--scroll", action="store_true", help="also (mltrail only) load every run by scrolling and time the frames"
+    )
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json-out")
     args = parser.parse_args(argv)
@@ -258,7 +281,9 @@ def main(argv: list[str] | None = None) -> None:
         experiments = {s: str(seeded[s]["experiment_id"]) for s in SIDES}
         target = f"run-{args.runs - 1:05d}"
         print(f"measuring: newest run {target}, {args.reps} repetitions", file=sys.stderr)
-        results = measure(servers, experiments, target, args.reps, args.timeout * 1000, shots)
+        results = measure(
+            servers, experiments, target, args.reps, args.timeout * 1000, shots, args.runs if args.scroll else None
+        )
     finally:
         for server in servers.values():
             server.stop()

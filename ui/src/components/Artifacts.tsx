@@ -33,13 +33,21 @@ export function previewKind(path: string): PreviewKind {
 }
 
 /** A tree of files on the left, a preview of the selected one on the right; `path`/`onSelect` make it URL-driven. */
-export function ArtifactBrowser({ source, path, onSelect }: { source: ArtifactSource; path: string; onSelect: (p: string) => void }) {
+export function ArtifactBrowser({ source, path, onSelect, autoSelect }: {
+  source: ArtifactSource; path: string; onSelect: (p: string) => void;
+  /** A top-level file to open when none is selected and it exists (a model's `MLmodel`). */
+  autoSelect?: string;
+}) {
   const [root, setRoot] = useState<FileInfo[] | null>(null);
   const [sizes, setSizes] = useState<Record<string, number | undefined>>({});
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     setRoot(null);
-    source.list().then(setRoot).catch((e) => setError(String(e.message || e)));
+    source.list().then((files) => {
+      setRoot(files);
+      const auto = autoSelect && !path ? files.find((f) => f.path === autoSelect && !f.is_dir) : undefined;
+      if (auto) onSelect(auto.path);
+    }).catch((e) => setError(String(e.message || e)));
   }, [source.key]);
   const pick = (f: FileInfo) => { setSizes((s) => ({ ...s, [f.path]: f.file_size })); onSelect(f.path); };
   return (

@@ -206,7 +206,7 @@ function LoggedModels({ runId, models, selected, path }: { runId: string; models
       </table>
       <h3>Artifacts of {current.info.name || current.info.model_id}</h3>
       <Suspense fallback={loading}>
-        <ArtifactBrowser source={source} path={path ?? 'MLmodel'} onSelect={(p) => go(current.info.model_id, p)} />
+        <ArtifactBrowser source={source} path={path || ''} autoSelect="MLmodel" onSelect={(p) => go(current.info.model_id, p)} />
       </Suspense>
     </div>
   );
