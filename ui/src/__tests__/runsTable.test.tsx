@@ -64,6 +64,11 @@ describe('filter completion', () => {
     fireEvent.keyDown(box, { key: 'Enter' });
     expect(onSubmit).toHaveBeenCalledWith('params.lr');
   });
+  it('takes the focus on "/" typed outside a text field', () => {
+    render(<FilterInput value="" onChange={() => undefined} onSubmit={() => undefined} keys={keys} />);
+    fireEvent.keyDown(document.body, { key: '/' });
+    expect(document.activeElement).toBe(screen.getByLabelText('Filter runs'));
+  });
   it('closes on Escape without changing the text', () => {
     function Harness() {
       const [v, setV] = useState('');

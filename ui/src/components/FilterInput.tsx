@@ -102,6 +102,18 @@ export function FilterInput({ value, onChange, onSubmit, keys, placeholder }: {
     setActive(0);
   };
   useEffect(() => { if (!value) setResult(null); }, [value]);
+  // "/" anywhere on the page (outside a text field) jumps to the filter, as in many search UIs
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      e.preventDefault();
+      ref.current?.focus();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
 
   const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
     if (open && result) {

@@ -248,7 +248,7 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
       <div className="toolbar">
         <form className="grow filter-form" onSubmit={(e) => { e.preventDefault(); setUrl({ filter: filterText }); }}>
           <FilterInput value={filterText} onChange={setFilterText} onSubmit={(v) => setUrl({ filter: v })} keys={keys}
-            placeholder={"Filter: metrics.acc > 0.9 and params.lr = '0.01'   (Ctrl+Space: keys)"} />
+            placeholder={"Filter: metrics.acc > 0.9 and params.lr = '0.01'   (/ to focus, Ctrl+Space: keys)"} />
           <button type="submit">Apply</button>
           {filter && <button type="button" onClick={() => { setFilterText(''); setUrl({ filter: undefined }); }}>Clear</button>}
         </form>
