@@ -121,7 +121,7 @@ def test_filter_key_completion_with_the_keyboard(page: Any, ui_server: tuple[str
     box.press_sequentially(f" = '{data['nested']['children'][1]['id']}'")
     box.press("Escape")
     box.press("Enter")  # popup closed: Enter submits
-    expect(page.get_by_test_id("run-count")).to_have_text("1 runs")
+    expect(page.get_by_test_id("run-count")).to_have_text("1 run")
     assert _names(page) == ["trial-1-fold-0"]
     assert "filter=" in page.url
 
@@ -154,7 +154,7 @@ def test_bulk_move_runs_to_another_experiment(page: Any, ui_server: tuple[str, d
     page.get_by_label("Target experiment").select_option(label=f"move-target ({dst})")
     page.get_by_role("button", name="Move runs").click()
     expect(page.get_by_role("status")).to_contain_text('Moved 2 runs (with their child runs) to "move-target"')
-    expect(page.get_by_test_id("run-count")).to_have_text("1 runs")
+    expect(page.get_by_test_id("run-count")).to_have_text("1 run")
     expect(_rows(page).first).to_contain_text("stayer")
     page.get_by_label("Select stayer").check()
     page.get_by_role("button", name="Move…").click()

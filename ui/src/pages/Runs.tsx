@@ -270,7 +270,7 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
         </div>
       )}
       <div className="toolbar">
-        <span className="muted" data-testid="run-count">{runs.length}{done ? '' : '+'} runs{loading ? ' (loading…)' : ''}</span>
+        <span className="muted" data-testid="run-count">{runs.length}{done ? '' : '+'} {runs.length === 1 && done ? 'run' : 'runs'}{loading ? ' (loading…)' : ''}</span>
         <span className="muted" data-testid="selected-count">{selected.size} selected</span>
         {liveInView > 0 && <span className="live" title={`Running rows in view refresh every ${LIVE_POLL_MS / 1000}s`}>● live</span>}
         <button disabled={selected.size < 1} onClick={() => navigate('/compare', { runs: [...selected].join(',') })}>Compare</button>
