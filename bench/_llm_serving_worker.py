@@ -51,16 +51,21 @@ def save(side: str, hf_dir: str, out_dir: str) -> dict:
     return {"seconds": time.perf_counter() - started, "path": out_dir}
 
 
-def inprocess(hf_dir: str, model_dir: str, rounds: int, max_tokens: int, requests: list) -> dict:
+def pipeline_caller(hf_dir: str, max_tokens: int):
+    """``call(messages) -> (tokens, answer)``: one greedy ``pipeline(...)`` call, the reference of the bench.
+
+    ``tokens`` is the same count as ``usage.completion_tokens`` (the answer's tokens plus the end token when it
+    ended), taken once per prompt from ``model.generate`` outside the timed call.
+    """
     import torch
 
     pipe = _pipeline(hf_dir)
     tokenizer = pipe.tokenizer
     eos = pipe.model.generation_config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos])
+    counts: dict[str, int] = {}
 
     def tokens_of(prompt_messages: list) -> int:
-        # the same count as usage.completion_tokens: the answer's tokens plus the end token when it ended
         prompt = tokenizer.apply_chat_template(prompt_messages, tokenize=False, add_generation_prompt=True)
         ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
         with torch.inference_mode():
@@ -71,22 +76,61 @@ def inprocess(hf_dir: str, model_dir: str, rounds: int, max_tokens: int, request
                 return i + 1
         return len(new)
 
-    counts = [tokens_of(r) for r in requests]
-    answers = []
-    for r in requests:  # warm-up, and the answers for the comparison
-        out = pipe(r, max_new_tokens=max_tokens, do_sample=False)
-        answers.append(out[0]["generated_text"][-1]["content"])
+    def call(messages: list) -> tuple[int, str]:
+        key = json.dumps(messages)
+        if key not in counts:
+            counts[key] = tokens_of(messages)
+        out = pipe(messages, max_new_tokens=max_tokens, do_sample=False)
+        return counts[key], out[0]["generated_text"][-1]["content"]
+
+    return call
+
+
+def onnx_caller(onnx_dir: str, max_tokens: int):
+    """``call(messages) -> (tokens, answer)`` with onnxruntime-genai's Generator loop written by hand (chat
+    template, encode, generate token by token, decode: the Cookbook's way)."""
+    import numpy as np
+    import onnxruntime_genai as og
+
+    model = og.Model(onnx_dir)
+    tokenizer = og.Tokenizer(model)
+    with open(os.path.join(onnx_dir, "genai_config.json"), encoding="utf-8") as handle:
+        eos = json.load(handle)["model"]["eos_token_id"]
+    eos_ids = set(eos if isinstance(eos, list) else [eos])
+
+    def call(messages: list) -> tuple[int, str]:
+        ids = tokenizer.encode(tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True))
+        params = og.GeneratorParams(model)
+        params.set_search_options(max_length=len(ids) + max_tokens)
+        generator = og.Generator(model, params)
+        generator.append_tokens(ids)
+        new: list[int] = []
+        while not generator.is_done():
+            generator.generate_next_token()
+            token = int(generator.get_next_tokens()[0])
+            new.append(token)
+            if token in eos_ids:
+                break
+        text = tokenizer.decode(np.asarray([t for t in new if t not in eos_ids], dtype=np.int32))
+        return len(new), text
+
+    return call
+
+
+def _timed(call, rounds: int, requests: list) -> tuple[float, int, list]:
+    """(tokens/s, tokens per round, answers) of ``call`` over ``rounds`` passes, after one warm-up pass."""
+    answers = [call(r)[1] for r in requests]
+    tokens = 0
     started = time.perf_counter()
     for _ in range(rounds):
         for r in requests:
-            pipe(r, max_new_tokens=max_tokens, do_sample=False)
-    elapsed = time.perf_counter() - started
-    result = {
-        "pipeline_tps": rounds * sum(counts) / elapsed,
-        "pipeline_rps": rounds * len(requests) / elapsed,
-        "tokens_per_round": sum(counts),
-        "answers": answers,
-    }
+            tokens += call(r)[0]
+    return tokens / (time.perf_counter() - started), tokens // rounds, answers
+
+
+def inprocess(hf_dir: str, model_dir: str, rounds: int, max_tokens: int, requests: list) -> dict:
+    tps, per_round, answers = _timed(pipeline_caller(hf_dir, max_tokens), rounds, requests)
+    result = {"pipeline_tps": tps, "tokens_per_round": per_round, "answers": answers}
     if model_dir != "-":
         result.update(_timed_pyfunc(model_dir, rounds, max_tokens, requests))
     return result
@@ -117,43 +161,8 @@ def save_onnx(onnx_dir: str, out_dir: str) -> dict:
 
 
 def inprocess_onnx(onnx_dir: str, model_dir: str, rounds: int, max_tokens: int, requests: list) -> dict:
-    import numpy as np
-    import onnxruntime_genai as og
-
-    model = og.Model(onnx_dir)
-    tokenizer = og.Tokenizer(model)
-    with open(os.path.join(onnx_dir, "genai_config.json"), encoding="utf-8") as handle:
-        eos = json.load(handle)["model"]["eos_token_id"]
-    eos_ids = set(eos if isinstance(eos, list) else [eos])
-
-    def answer(messages: list) -> tuple[int, str]:
-        ids = tokenizer.encode(tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True))
-        params = og.GeneratorParams(model)
-        params.set_search_options(max_length=len(ids) + max_tokens)
-        generator = og.Generator(model, params)
-        generator.append_tokens(ids)
-        new: list[int] = []
-        while not generator.is_done():
-            generator.generate_next_token()
-            token = int(generator.get_next_tokens()[0])
-            new.append(token)
-            if token in eos_ids:
-                break
-        text = tokenizer.decode(np.asarray([t for t in new if t not in eos_ids], dtype=np.int32))
-        return len(new), text
-
-    answers = [answer(r)[1] for r in requests]  # warm-up, and the answers for the comparison
-    tokens = 0
-    started = time.perf_counter()
-    for _ in range(rounds):
-        for r in requests:
-            tokens += answer(r)[0]
-    elapsed = time.perf_counter() - started
-    result = {
-        "loop_tps": tokens / elapsed,
-        "tokens_per_round": tokens // rounds,
-        "answers": answers,
-    }
+    tps, per_round, answers = _timed(onnx_caller(onnx_dir, max_tokens), rounds, requests)
+    result = {"loop_tps": tps, "tokens_per_round": per_round, "answers": answers}
     if model_dir != "-":
         result.update(_timed_pyfunc(model_dir, rounds, max_tokens, requests))
     return result
