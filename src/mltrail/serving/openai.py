@@ -2,9 +2,12 @@
 
 They are added to the scoring app when the served model is a chat model (``metadata.task: llm/v1/chat``, an
 ``inference_task`` of ``llm/v1/chat``, or an input signature with ``messages``). Requests go through the model's
-pyfunc ``predict`` / ``predict_stream``, so any chat flavor works. Concurrent non-streamed requests are combined by a
-:class:`ChatBatcher` into one ``predict`` call with several rows, which flavors that batch (transformers) generate
-together. Errors are OpenAI's ``{"error": {"message", "type", "param", "code"}}`` with status 400 for bad requests.
+pyfunc ``predict`` / ``predict_stream``, so any chat flavor works; mltrail's own chat flavors (an
+:class:`~mltrail.models.llm.LLMPyfunc` behind the pyfunc) are called directly, since the request is validated here
+already. Concurrent non-streamed requests are combined by a :class:`ChatBatcher` into one ``predict`` call with
+several rows, which flavors that batch (transformers, onnx_genai) generate together. Errors are OpenAI's
+``{"error": {"message", "type", "param", "code"}}`` with status 400 for bad requests. A ``stop`` string is left out
+of the returned text, as OpenAI does (flavors keep it, as MLflow does, and so does ``/invocations``).
 
 ``POST /invocations`` with ``{"messages": [...], "stream": true}`` (which MLflow 3.18 answers 400) is streamed the
 same way, with errors before the first chunk in MLflow's shape (:meth:`OpenAIRoutes.invocations_stream`).
