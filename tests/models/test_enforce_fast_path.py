@@ -99,3 +99,65 @@ def test_the_plan_follows_changes_to_the_schema() -> None:
     schema.inputs[0].type = DataType.long
     assert enforce._conforming_frame(frame, schema) is None
     assert "_memos" not in pickle.loads(pickle.dumps(schema)).__dict__
+
+
+DOUBLES = Schema([ColSpec("double", "x"), ColSpec("double", "y")])
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame(np.zeros((2, 2)), columns=["x", "y"]),  # one float64 block
+        pd.DataFrame({"x": [0.0, 0.0], "y": [0.0, 0.0]}),  # built column by column
+        pd.DataFrame(np.zeros((2, 2)), columns=["x", "y"], index=[7, 3]),
+    ],
+)
+def test_uniform_dtype_frames_take_the_fast_path(frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = enforce._conforming_frame(frame, DOUBLES)
+    assert result is not None
+    pd.testing.assert_frame_equal(result, _general(frame, DOUBLES, monkeypatch))
+    for other in (frame.astype({"y": np.float32}), frame.astype(np.int64), frame.astype("Float64")):
+        assert enforce._conforming_frame(other, DOUBLES) is None  # one column (or all) of another dtype
+
+
+def test_labels_are_checked_again_for_another_index() -> None:
+    index = pd.Index(["x", "y"])
+    assert enforce._conforming_frame(pd.DataFrame(np.zeros((1, 2)), columns=index.view()), DOUBLES) is not None
+    assert enforce._conforming_frame(pd.DataFrame(np.zeros((1, 2)), columns=index.view()), DOUBLES) is not None
+    for labels in (["y", "x"], ["x", "z"]):
+        assert enforce._conforming_frame(pd.DataFrame(np.zeros((1, 2)), columns=labels), DOUBLES) is None
+    assert enforce._conforming_frame(pd.DataFrame(np.zeros((1, 2)), columns=["x", "y"]), DOUBLES) is not None
+
+
+class _Seen:
+    """A model that records the frame it got and hands it to ``inner`` (another model), if any."""
+
+    def __init__(self, inner: Any = None) -> None:
+        self.inner = inner
+        self.got: Any = None
+
+    def predict(self, data: Any) -> Any:
+        self.got = data
+        return self.inner.predict(data) if self.inner is not None else [0] * len(data)
+
+
+def _pyfunc(model: Any, schema: Schema) -> Any:
+    from mltrail.models.model import Model
+    from mltrail.models.signature import ModelSignature
+    from mltrail.pyfunc.loader import PyFuncModel
+
+    return PyFuncModel(Model(signature=ModelSignature(inputs=schema)), model)
+
+
+def test_a_handed_over_frame_reaches_the_model_itself_and_only_the_first_model() -> None:
+    inner, frame = _Seen(), pd.DataFrame(np.zeros((1, 2)), columns=["x", "y"])
+    outer = _Seen(_pyfunc(inner, DOUBLES))
+    model = _pyfunc(outer, DOUBLES)
+    assert enforce.call_with_own_input(model.predict, frame) == [0]
+    assert outer.got is frame  # nobody else holds it: no copy
+    assert inner.got is not frame  # passed on by the model: the usual copy
+    pd.testing.assert_frame_equal(inner.got, frame)
+    model.predict(frame)
+    assert outer.got is not frame  # a caller's own frame: always a copy
+    enforce.call_with_own_input(model.predict, frame.copy())
+    assert outer.got is not frame

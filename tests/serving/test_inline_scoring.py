@@ -124,3 +124,32 @@ def test_direct_invocations_answer_like_the_framework_route(content_type: str, b
             response = client.post("/invocations", content=body, headers={"content-type": content_type})
             answers.append((response.status_code, response.headers.get("content-type"), response.content))
     assert answers[0] == answers[1]
+
+
+class Meddler:
+    """A PythonModel-like model that changes its input in place and reports the columns it was given."""
+
+    def predict(self, data: Any, params: Any = None) -> Any:
+        seen = [list(data.columns), data.columns.name, str(data.columns.dtype)]
+        data["extra"] = 1.0
+        data.columns.name = "changed"
+        data.iloc[0, 0] = -1.0
+        return [seen]
+
+
+@pytest.mark.parametrize("batching", [False, True])
+def test_a_model_that_changes_its_input_cannot_touch_the_next_request(batching: bool) -> None:
+    from mltrail.models.model import Model
+    from mltrail.models.schema import ColSpec, Schema
+    from mltrail.models.signature import ModelSignature
+    from mltrail.pyfunc.loader import PyFuncModel
+
+    schema = Schema([ColSpec("double", "a"), ColSpec("double", "b")])
+    model = PyFuncModel(Model(signature=ModelSignature(inputs=schema)), Meddler())
+    body = {"dataframe_split": {"columns": ["a", "b"], "data": [[1.0, 2.0]]}}
+    with (
+        live_scoring_server(model, enable_batching=batching) as (url, _),
+        httpx.Client(base_url=url) as client,
+    ):
+        answers = [client.post("/invocations", json=body).json() for _ in range(6)]
+    assert answers == [{"predictions": [[["a", "b"], None, "str"]]}] * 6

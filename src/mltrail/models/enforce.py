@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections.abc import Callable
 from copy import deepcopy
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -398,6 +400,10 @@ class _FramePlan:
     names: list[Any] | None  # None for an unnamed schema (columns are matched by position)
     dtypes: tuple[np.dtype, ...]  # the dtype each column must already have
     text: tuple[bool, ...]  # string/binary columns: object and pandas string dtypes pass unchanged too
+    uniform: np.dtype | None  # the dtype of every column, when they all share one (and none is text)
+    # The values array of the last column Index found equal to ``names``. An Index never changes, and requests
+    # to one model share one Index (see ``ServingSchema.column_index``), so most frames need no label compare.
+    checked_labels: list[Any] = field(default_factory=list, compare=False)
 
 
 def _frame_plan(schema: Schema) -> _FramePlan | None:
@@ -408,12 +414,13 @@ def _frame_plan(schema: Schema) -> _FramePlan | None:
     dtypes = tuple(
         np.dtype(object) if is_text else spec.type.to_numpy() for spec, is_text in zip(specs, text, strict=True)
     )
+    uniform = dtypes[0] if dtypes and not any(text) and len(set(dtypes)) == 1 else None
     if not schema.has_input_names():
-        return _FramePlan(None, dtypes, text)
+        return _FramePlan(None, dtypes, text, uniform)
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
         return None
-    return _FramePlan(names, dtypes, text)
+    return _FramePlan(names, dtypes, text, uniform)
 
 
 _COPY_ON_WRITE_ALWAYS = int(pd.__version__.split(".")[0]) >= 3
@@ -426,8 +433,63 @@ def _isolated(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.copy()
 
 
+_R = TypeVar("_R")
+_HANDED_OVER = threading.local()
+
+
+def call_with_own_input(function: Callable[..., _R], data: Any, *args: Any, **kwargs: Any) -> _R:
+    """``function(data, *args, **kwargs)``, telling enforcement that nothing else holds ``data``.
+
+    For a caller that has just built ``data`` (the scoring server parsing a request): a DataFrame that already
+    conforms to the schema is handed to the model as it is, instead of as a copy that keeps the caller's frame
+    safe from the model. Only the first enforcement inside the call (that of the model called) takes it so;
+    a model that passes its input on to another model gets the usual copy there.
+    """
+    _HANDED_OVER.frame = data
+    try:
+        return function(data, *args, **kwargs)
+    finally:
+        _HANDED_OVER.frame = None
+
+
+def _take_handed_over(frame: pd.DataFrame) -> bool:
+    if getattr(_HANDED_OVER, "frame", None) is frame:
+        _HANDED_OVER.frame = None
+        return True
+    return False
+
+
+def _same_labels(columns: pd.Index, plan: _FramePlan) -> bool:
+    values = getattr(columns, "_data", None)
+    checked = plan.checked_labels
+    if values is not None and checked and checked[0] is values:
+        return True
+    if columns.tolist() != plan.names:
+        return False
+    if values is not None:
+        checked[:] = [values]  # held, so its id cannot be reused by another array
+    return True
+
+
+def _same_dtypes(frame: pd.DataFrame, plan: _FramePlan) -> bool:
+    try:
+        blocks = frame._mgr.blocks  # one block of the one dtype: every column has it, without a per-column look
+        if plan.uniform is not None and len(blocks) == 1 and blocks[0].dtype == plan.uniform:
+            return True
+        dtypes = frame._mgr.get_dtypes()  # pandas' own per-column dtypes, without building a Series
+    except AttributeError:  # pragma: no cover - a pandas without them
+        dtypes = frame.dtypes.to_numpy()
+    for actual, expected, is_text in zip(dtypes, plan.dtypes, plan.text, strict=True):
+        if isinstance(actual, np.dtype) and actual == expected:
+            continue
+        if is_text and isinstance(actual, pd.StringDtype):
+            continue
+        return False
+    return True
+
+
 def _conforming_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame | None:
-    """``frame`` (isolated) when it already is what column enforcement would return, else None."""
+    """``frame`` (isolated unless handed over) when it already is what column enforcement would return, else None."""
     plan = schema._memo("enforce.frame_plan", _frame_plan)
     if plan is None:
         return None
@@ -437,19 +499,11 @@ def _conforming_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame | Non
     if plan.names is None:
         if not columns.is_unique:
             return None
-    elif columns.tolist() != plan.names:
+    elif not _same_labels(columns, plan):
         return None
-    try:
-        dtypes = frame._mgr.get_dtypes()  # pandas' own per-column dtypes, without building a Series
-    except AttributeError:  # pragma: no cover - a pandas without it
-        dtypes = frame.dtypes.to_numpy()
-    for actual, expected, is_text in zip(dtypes, plan.dtypes, plan.text, strict=True):
-        if isinstance(actual, np.dtype) and actual == expected:
-            continue
-        if is_text and isinstance(actual, pd.StringDtype):
-            continue
+    if not _same_dtypes(frame, plan):
         return None
-    return _isolated(frame)
+    return frame if _take_handed_over(frame) else _isolated(frame)
 
 
 def enforce_schema(data: Any, schema: Schema) -> Any:

@@ -201,7 +201,7 @@ class AdaptiveBatcher:
 
     def _alone(self, item: BatchItem) -> bytes | Exception:
         try:
-            return self.scorer.encode(self.scorer.predict(item.frame, item.params))
+            return self.scorer.encode(self.scorer.predict(item.frame, item.params, owned=True))
         except Exception as exc:
             return exc
 
@@ -218,7 +218,7 @@ class AdaptiveBatcher:
         parts: list[Any] | None
         try:
             combined = pd.concat([item.frame for item in batch], ignore_index=True)
-            output = self.scorer.predict(combined, batch[0].params)
+            output = self.scorer.predict(combined, batch[0].params, owned=True)
             parts = split_rows(output, [item.rows for item in batch])
         except Exception:  # e.g. one request's bad value fails the whole call: retry each alone below
             parts = None

@@ -235,10 +235,10 @@ def _numeric_frame(payload: dict[str, Any], schema: ServingSchema) -> Any:
     if not schema.has_names or "index" in payload or not isinstance(columns, list) or not isinstance(data, list):
         return None
     try:
-        dtypes = {schema.scalar_dtype(c) for c in columns}
+        dtype = schema.shared_scalar_dtype(columns)
     except TypeError:  # an unhashable column label: the general path words the error
         return None
-    if len(dtypes) != 1 or (dtype := dtypes.pop()) not in _NUMERIC_KINDS or not data:
+    if dtype not in _NUMERIC_KINDS or not data:
         return None
     import numpy as np
     import pandas as pd

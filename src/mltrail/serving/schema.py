@@ -80,7 +80,7 @@ class ServingSchema:
         """Whether the inputs are tensor specs."""
         return bool(self.inputs) and self.inputs[0].type == "tensor"
 
-    @property
+    @cached_property
     def has_names(self) -> bool:
         """Whether every input is named (a column schema or named tensors)."""
         return bool(self.inputs) and all(spec.name is not None for spec in self.inputs)
@@ -104,21 +104,36 @@ class ServingSchema:
         Building an Index from a list of labels costs more than the rest of a one-row frame; requests to one
         model nearly always repeat the same columns. Each call returns a fresh view of the cached Index, so a
         model that sets its input's ``columns.name`` changes only its own frame.
+
+        Raises:
+            TypeError: a label is unhashable.
         """
+        return self._columns(columns)[1].view()
+
+    def shared_scalar_dtype(self, columns: list[Any]) -> str | None:
+        """The numpy dtype of every one of ``columns`` when all are named scalar columns of one type, else None.
+
+        Raises:
+            TypeError: a label is unhashable.
+        """
+        return self._columns(columns)[0]
+
+    def _columns(self, columns: list[Any]) -> tuple[str | None, Any]:
         key = tuple(columns)
-        cache = self._column_indexes
-        index = cache.get(key)
-        if index is None:
+        cache = self._column_cache
+        found = cache.get(key)
+        if found is None:
             import pandas as pd
 
-            index = pd.Index(columns)
+            dtypes = {self.scalar_dtype(c) for c in key}
+            found = (dtypes.pop() if len(dtypes) == 1 else None), pd.Index(columns)
             if len(cache) >= 64:  # many different column lists: keep the cache small
                 cache.clear()
-            cache[key] = index
-        return index.view()
+            cache[key] = found
+        return found
 
     @cached_property
-    def _column_indexes(self) -> dict[tuple[Any, ...], Any]:
+    def _column_cache(self) -> dict[tuple[Any, ...], tuple[str | None, Any]]:
         return {}
 
     def csv_dtypes(self) -> dict[str, str]:

@@ -28,6 +28,10 @@ def _accepts_params(predict: Any) -> bool:
     return "params" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
+def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
+    return function(*args, **kwargs)
+
+
 class Scorer:
     """Scores requests against one model.
 
@@ -46,20 +50,27 @@ class Scorer:
         """Parse a request body of a served content type (see :mod:`mltrail.serving.formats`)."""
         return parse_body(body, mime, self.schema)
 
-    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+    def predict(self, data: Any, params: dict[str, Any] | None = None, owned: bool = False) -> Any:
         """Call the model, turning failures into MLflow's serving errors.
+
+        ``owned``: the caller built ``data`` and holds it nowhere else (a parsed request), so the model may get it
+        as it is rather than a copy (see :func:`mltrail.models.enforce.call_with_own_input`).
 
         Raises:
             MltrailError: the model's own error (e.g. schema enforcement) prefixed with "Failed to predict
                 data ...", or BAD_REQUEST "Encountered an unexpected error while evaluating the model..."
                 with ``stack_trace`` for any other exception.
         """
+        if owned:
+            from mltrail.models.enforce import call_with_own_input as call  # pandas: imported once a model runs
+        else:
+            call = _call
         try:
             if self._takes_params:
-                return self._predict(data, params=params)
+                return call(self._predict, data, params=params)
             if params:
                 logger.warning("The model's predict takes no params; ignoring params %s", list(params))
-            return self._predict(data)
+            return call(self._predict, data)
         except MltrailError as exc:
             shown = shorten(str(data))
             message = f"Failed to predict data '{shown}'. \nError: {exc.message}"
@@ -83,7 +94,7 @@ class Scorer:
 
     def score_parsed(self, parsed: ParsedInput) -> bytes:
         """Predict and encode an already parsed request."""
-        return self.encode(self.predict(parsed.data, parsed.params), parsed.unified_llm)
+        return self.encode(self.predict(parsed.data, parsed.params, owned=parsed.is_frame), parsed.unified_llm)
 
     def score(self, body: bytes, mime: str) -> bytes:
         """Parse, predict and encode one request."""
