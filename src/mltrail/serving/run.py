@@ -103,6 +103,7 @@ def serve(settings: ScoringSettings) -> None:
         "timeout_keep_alive": 30,
         "server_header": False,
         "http": CoalescingHTTPProtocol,
+        "proxy_headers": False,  # the app never reads the client address or scheme: skip rewriting them per request
     }
     if settings.workers > 1:
         from uvicorn.supervisors import Multiprocess
