@@ -236,6 +236,25 @@ def test_unknown_endpoint_is_json_404(http: httpx.Client) -> None:
     assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
 
 
+def test_wrong_method_is_json_405_and_plain_paths_dispatch_as_starlette(http: httpx.Client, tmp_path: Path) -> None:
+    response = http.get(f"{API}/runs/log-metric")
+    assert response.status_code == 405 and response.json()["error_code"] == "BAD_REQUEST"
+    assert http.delete(f"{API}/experiments/create").status_code == 405
+
+    from starlette.routing import Match
+
+    from mltrail.server.run import ServerSettings, build_app
+
+    settings = ServerSettings(backend_store_uri=f"sqlite:///{tmp_path}/d.db", artifacts_destination=str(tmp_path))
+    router = build_app(settings.resolved()).router
+    exact = router._exact  # type: ignore[attr-defined]
+    assert ("/api/2.0/mlflow/runs/log-metric", "POST") in exact and ("/health", "GET") in exact
+    for (path, method), route in exact.items():  # the dictionary picks what Starlette's scan would pick
+        scope = {"type": "http", "path": path, "method": method, "root_path": "", "path_params": {}}
+        first = next(r for r in router.routes if r.matches(scope)[0] is Match.FULL)
+        assert first is route, (path, method)
+
+
 def test_side_endpoints(http: httpx.Client) -> None:
     assert http.get("/health").text == "OK"
     assert http.get("/version").text.startswith("3.")

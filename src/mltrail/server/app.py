@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from mltrail.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MltrailError
 from mltrail.server.context import ServerContext
-from mltrail.server.endpoints import Endpoint
+from mltrail.server.endpoints import Endpoint, ExactPathRouter
 from mltrail.server.middleware import BodyLimitMiddleware, HostCheckMiddleware, cors_middleware
 from mltrail.server.protocol import check_json_content_type, dumps, parse_body, parse_query
 
@@ -129,5 +129,6 @@ def create_app(
         middleware=middleware,
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
+    app.router = ExactPathRouter(routes)
     app.state.ctx = ctx
     return app

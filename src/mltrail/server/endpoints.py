@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from starlette.routing import BaseRoute, Match, Route, Router
+from starlette.types import Receive, Scope, Send
+
 from mltrail.server.protocol import Field
 
 if TYPE_CHECKING:
@@ -75,3 +78,49 @@ def page_response(items: list[dict[str, Any]], name: str, token: str | None) -> 
 def key_value_items(raw: list[dict[str, Any]] | None, cls: type) -> list[Any]:
     """Parsed ``[{"key", "value"}]`` request items as entities of ``cls`` (a missing value reads as "")."""
     return [cls(item["key"], item.get("value", "")) for item in raw or []]
+
+
+class ExactPathRouter(Router):
+    """Starlette's router with a dictionary in front for paths without parameters.
+
+    Starlette tries its routes' patterns in turn: with ~170 routes that is ~0.15 ms before a call such as
+    ``runs/log-metric`` is found, a tenth of the whole request. The dictionary maps (path, method) to the route
+    Starlette's own scan picks first (worked out once, up front), so dispatch is unchanged; everything else
+    (path parameters, 405s, redirects, 404s) still goes through the scan.
+    """
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        super().__init__(routes=routes)
+        self._exact: dict[tuple[str, str], Route] = {}
+        for index, route in enumerate(self.routes):
+            if not isinstance(route, Route) or route.param_convertors or not route.methods:
+                continue
+            for method in route.methods:
+                key = (route.path, method)
+                if key not in self._exact and not self._shadowed(self.routes[:index], route.path, method):
+                    self._exact[key] = route
+
+    @staticmethod
+    def _shadowed(earlier: list[BaseRoute], path: str, method: str) -> bool:
+        """Whether a route before this one fully matches ``method path`` (then it is Starlette's pick)."""
+        scope: Scope = {"type": "http", "path": path, "method": method, "root_path": "", "path_params": {}}
+        for route in earlier:
+            if isinstance(route, Route):
+                if route.path_regex.match(path) and (route.methods is None or method in route.methods):
+                    return True
+            elif route.matches(scope)[0] is Match.FULL:
+                return True
+        return False
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch a request: plain paths by dictionary, the rest as Starlette does."""
+        if scope["type"] == "http" and not scope.get("root_path"):
+            route = self._exact.get((scope["path"], scope["method"]))
+            if route is not None:
+                scope.setdefault("router", self)
+                scope["route"] = route
+                scope["endpoint"] = route.endpoint
+                scope["path_params"] = {}
+                await route.handle(scope, receive, send)
+                return
+        await super().app(scope, receive, send)
