@@ -576,7 +576,7 @@ def llm_pyfunc_of(model: Any) -> LLMPyfunc | None:
     The OpenAI routes call it directly with requests they validated: the pyfunc's schema enforcement would repeat
     that validation and turn the request into a DataFrame first (about 1 ms per request).
     """
-    impl = getattr(model, "_model_impl", model)
+    impl = getattr(model, "implementation", model)
     found = impl if isinstance(impl, LLMPyfunc) else getattr(impl, "llm", None)
     return found if isinstance(found, LLMPyfunc) else None
 

@@ -119,6 +119,11 @@ class PyFuncModel:
             return python_model
         return unwrap()
 
+    @property
+    def implementation(self) -> Any:
+        """The flavor's pyfunc implementation object that this model wraps (what the loader module returned)."""
+        return self._model_impl
+
     def get_raw_model(self) -> Any:
         """The flavor's native model object behind the pyfunc (for example the sklearn estimator)."""
         raw = getattr(self._model_impl, "get_raw_model", None)
