@@ -163,3 +163,20 @@ describe('live rows', () => {
     expect(replaceRuns(list, new Map([['zzz', fresh]]))).toBe(list);
   });
 });
+
+describe('pinned columns', () => {
+  it('keeps the leading columns rendered while scrolled far to the right', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ id: `r${i}` }));
+    const columns = Array.from({ length: 1000 }, (_, c) => ({ id: `c${c}`, label: `col ${c}`, width: 100, render: (r: { id: string }) => `${r.id}:${c}` }));
+    const { container } = render(<VirtualTable columns={columns} rows={rows} rowKey={(r) => r.id} height={400} pinned={2} />);
+    const el = container.querySelector('.vt') as HTMLDivElement;
+    Object.defineProperty(el, 'clientWidth', { value: 800 });
+    el.scrollLeft = 50_000;
+    fireEvent.scroll(el);
+    const headers = [...container.querySelectorAll('[role=columnheader]')].map((h) => h.textContent);
+    expect(headers.slice(0, 2)).toEqual(['col 0', 'col 1']);
+    expect(headers).toContain('col 500');
+    expect(headers).not.toContain('col 100');
+    expect(container.querySelectorAll('.vt-row .vt-pin [role=cell]').length).toBe(2 * container.querySelectorAll('.vt-row').length);
+  });
+});

@@ -290,6 +290,7 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
         <p className="muted empty" data-testid="no-runs">{filter ? 'No runs match this filter.' : 'No runs in this view yet.'}</p>)}
       <VirtualTable columns={columns} rows={rows} rowKey={(r) => r.run.info.run_id} sort={sort} onSort={onSort}
         onEndReached={onEndReached} onRangeChange={onRangeChange} height={Math.max(300, window.innerHeight - 260)}
+        pinned={colIds[0] === 'attributes.run_name' ? 2 : 1}
         rowClass={(r) => `${r.depth ? 'child' : ''}${selected.has(r.run.info.run_id) ? ' selected' : ''}`} />
     </div>
   );
