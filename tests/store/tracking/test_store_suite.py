@@ -555,6 +555,31 @@ class TrackingStoreSuite:
         assert found("(metrics.acc < 0.1 or metrics.acc > 0.45) and params.model = 'Forest'") == {5}
         assert found("") == set(range(6))
 
+    def test_search_runs_awkward_values(self, tracking_store: TrackingStore) -> None:
+        """Quotes, backslashes, percent signs and signs in filter values match exactly (PostgreSQL inlines them)."""
+        exp_id = _exp(tracking_store, "awkward")
+        values = ["it's", "a\\b", "50%", "100%%", "é\\'x", "%(name)s", "-- c", "E'q'"]
+        ids = []
+        for i, value in enumerate(values):
+            run = _run(tracking_store, exp_id, f"awkward-{i}")
+            ids.append(run.info.run_id)
+            tracking_store.log_batch(
+                run.info.run_id, metrics=[Metric("m", float(-i), 1, 0)], params=[Param("p", value)], tags=[]
+            )
+
+        def found(flt: str, order: str = "metrics.m DESC") -> list[int]:
+            return [ids.index(r.info.run_id) for r in tracking_store.search_runs([exp_id], flt, order_by=[order])]
+
+        for i, value in enumerate(values):
+            quoted = value.replace("\\", "\\\\").replace("'", "\\'")
+            assert found(f"params.p = '{quoted}'") == [i], value
+        assert found("params.p LIKE '50%'") == [2]
+        assert found("params.p LIKE '%(%'") == [5]
+        assert found("params.p ILIKE 'IT%'") == [0]
+        assert found("metrics.m < -5.5") == [6, 7]
+        assert found("metrics.m <= -2 and metrics.m > -4", "metrics.m ASC") == [3, 2]
+        assert found("metrics.m != -0.0") == [1, 2, 3, 4, 5, 6, 7]
+
     def test_search_runs_order_and_paging(self, tracking_store: TrackingStore) -> None:
         exp_id, ids = self._search_fixture(tracking_store)
 

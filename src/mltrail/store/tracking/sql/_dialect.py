@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -139,3 +140,37 @@ def dialect_name_for_engine(engine: sa.Engine) -> str:
     """Like :func:`dialect_name`, for an engine."""
     name = engine.dialect.name
     return "mysql" if name == "mariadb" else name
+
+
+_PYFORMAT_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _pg_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if value >= 0 else f"({value})"  # "-%(x)s" must not become a "--" comment
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "'NaN'::float8"
+        if math.isinf(value):
+            return "'Infinity'::float8" if value > 0 else "'-Infinity'::float8"
+        return f"'{value!r}'::float8"
+    if isinstance(value, str) and "\x00" not in value:
+        # An escape string literal reads backslashes the same whatever standard_conforming_strings says.
+        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    raise TypeError(type(value).__name__)
+
+
+def pg_inline_literals(sql: str, params: Mapping[str, Any]) -> str | None:
+    """``sql`` (psycopg ``%(name)s`` placeholders) with every parameter written in as a PostgreSQL literal.
+
+    PostgreSQL plans a prepared statement without parameters once and reuses the plan, where a parameterized one
+    is planned again on every execution (its generic plan cannot see the values, and for searches it is far
+    worse). The result is meant to be executed without parameters (``%%`` is turned back into ``%``). None when a
+    value has no safe literal form (then the statement keeps its parameters).
+    """
+    try:
+        return _PYFORMAT_PLACEHOLDER.sub(lambda m: _pg_literal(params[m.group(1)]) if m.group(1) else "%", sql)
+    except (TypeError, KeyError):
+        return None
