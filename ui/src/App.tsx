@@ -1,10 +1,15 @@
+import { lazy, Suspense } from 'react';
 import { useRoute } from './router';
 import { ExperimentsPage } from './pages/Experiments';
 import { RunsPage } from './pages/Runs';
-import { RunPage } from './pages/RunPage';
-import { ComparePage } from './pages/Compare';
-import { ModelPage, ModelsPage } from './pages/Models';
-import { ModelVersionPage } from './pages/ModelVersion';
+
+// The experiments list and the runs table are in the main bundle (the first view users wait on); the other pages,
+// with their markdown, YAML and chart code, load on first visit.
+const RunPage = lazy(() => import('./pages/RunPage').then((m) => ({ default: m.RunPage })));
+const ComparePage = lazy(() => import('./pages/Compare').then((m) => ({ default: m.ComparePage })));
+const ModelsPage = lazy(() => import('./pages/Models').then((m) => ({ default: m.ModelsPage })));
+const ModelPage = lazy(() => import('./pages/Models').then((m) => ({ default: m.ModelPage })));
+const ModelVersionPage = lazy(() => import('./pages/ModelVersion').then((m) => ({ default: m.ModelVersionPage })));
 
 export function App() {
   const { path, params } = useRoute();
@@ -25,7 +30,7 @@ export function App() {
         <a className={section === 'experiments' ? 'active' : ''} href="#/">Experiments</a>
         <a className={section === 'models' ? 'active' : ''} href="#/models">Models</a>
       </header>
-      <main>{page}</main>
+      <main><Suspense fallback={<p className="muted">Loading…</p>}>{page}</Suspense></main>
     </div>
   );
 }

@@ -7,6 +7,7 @@ and wrong methods their 405.
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from starlette.types import Scope
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 BUILD_COMMAND = "npm --prefix ui ci && npm --prefix ui run build"
 _API_PREFIXES = ("/api/", "/ajax-api/")
+# Text assets worth compressing (images and fonts are compressed already).
+_COMPRESSIBLE = {".js", ".css", ".html", ".svg", ".json", ".map", ".txt"}
+_MIN_GZIP_BYTES = 1024
 
 NOT_BUILT_PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mltrail: UI not built</title>
@@ -54,9 +58,46 @@ def _resolve(static_dir: Path, rel: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+class _GzipCache:
+    """Gzipped bodies of the UI's text assets, made once per file version (path, size, mtime) and kept in memory.
+
+    The whole build is a few hundred KB, so compressing each file once on first request costs a few ms and
+    saves most of the bytes of every cold visit.
+    """
+
+    def __init__(self) -> None:
+        self._bodies: dict[Path, tuple[tuple[int, int], bytes]] = {}
+
+    def body(self, path: Path) -> bytes:
+        """The gzipped content of ``path`` (recompressed when the file changed)."""
+        stat = path.stat()
+        version = (stat.st_size, stat.st_mtime_ns)
+        cached = self._bodies.get(path)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+        self._bodies[path] = (version, body)
+        return body
+
+
+def _accepts_gzip(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "").lower()
+
+
+def _file_response(request: Request, path: Path, cache_control: str, gzipped: _GzipCache) -> Response:
+    """The file, gzipped when the client accepts it and the file is a text asset worth compressing."""
+    headers = {"Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    if path.suffix in _COMPRESSIBLE and path.stat().st_size >= _MIN_GZIP_BYTES and _accepts_gzip(request):
+        response = FileResponse(path)  # for its media type
+        headers["Content-Encoding"] = "gzip"
+        return Response(gzipped.body(path), media_type=response.media_type, headers=headers)
+    return FileResponse(path, headers=headers)
+
+
 def routes(static_dir: Path | None = None) -> list[BaseRoute]:
     """Routes serving the built UI from ``static_dir`` (default: the package's ``static`` folder)."""
     root = Path(static_dir) if static_dir is not None else STATIC_DIR
+    gzipped = _GzipCache()
 
     async def serve(request: Request) -> Response:
         index = root / "index.html"
@@ -67,10 +108,10 @@ def routes(static_dir: Path | None = None) -> list[BaseRoute]:
         if found is not None:
             hashed = rel.startswith("assets/")
             cache = "public, max-age=31536000, immutable" if hashed else "no-cache"
-            return FileResponse(found, headers={"Cache-Control": cache})
+            return _file_response(request, found, cache, gzipped)
         if rel.startswith("assets/") or os.path.splitext(rel)[1] not in ("", ".html"):
             return Response(b"Not found", status_code=404, media_type="text/plain")
         # SPA fallback: any other page path is the app, which routes on the client.
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return _file_response(request, index, "no-cache", gzipped)
 
     return [_UiRoute("/{path:path}", serve, methods=["GET", "HEAD"])]
