@@ -122,7 +122,8 @@ _PG_PAGE_PARAMS = dict(_PG_PAGE.params)
 def _page_rows(conn: Connection, ids: list[str], dialect: str) -> Sequence[Any]:
     if dialect != "postgresql":
         return conn.execute(_PAGE_STATEMENTS[dialect], {"ids": ids}).all()
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    # Binary results: numbers and booleans are read without parsing their text (~0.2 ms less per page).
+    cursor = conn.connection.dbapi_connection.cursor(binary=True)  # type: ignore[union-attr]
     try:
         cursor.execute(_PG_PAGE.string, {**_PG_PAGE_PARAMS, "ids": ids})
         return cursor.fetchall()
@@ -155,25 +156,32 @@ def run_info(row: Row[Any]) -> RunInfo:
 
 @dataclass
 class _Page:
-    """The data of a page of runs, by run id (metrics as ``(key, value, timestamp, step)``, sorted by key)."""
+    """The data of a page of runs, by run id: as entities' fields (metrics as ``(key, value, timestamp, step)``,
+    sorted by key) or, for :func:`load_run_dicts`, as wire lists of ``{"key", "value", ...}`` dicts."""
 
-    params: dict[str, dict[str, str]]
-    tags: dict[str, dict[str, str]]
-    metrics: dict[str, list[tuple[str, float, int, int]]]
+    params: dict[str, Any]
+    tags: dict[str, Any]
+    metrics: dict[str, list[Any]]
     inputs: dict[str, RunInputs]
     outputs: dict[str, RunOutputs]
 
 
-def _fetch_page(conn: Connection, ids: Sequence[str], dialect: str) -> _Page:
+def _fetch_page(conn: Connection, ids: Sequence[str], dialect: str, wire: bool = False) -> _Page:
     """Params, tags and latest metrics of these runs in one query per 500 runs; inputs and outputs only for the
-    runs that have some."""
+    runs that have some. With ``wire`` the items are built as wire dicts straight from the rows."""
     page = _Page(defaultdict(dict), defaultdict(dict), defaultdict(list), {}, {})
+    if wire:
+        page.params, page.tags = defaultdict(list), defaultdict(list)
     with_inputs: set[str] = set()
     with_outputs: set[str] = set()
     load = _dialect.load_float
     # Rows are unpacked positionally: attribute access by name costs more than the query on a page of runs.
     for chunk in _chunks(ids):
-        for kind, run_id, key, text, value, timestamp, step, is_nan in _page_rows(conn, list(chunk), dialect):
+        rows = _page_rows(conn, list(chunk), dialect)
+        if wire:
+            _wire_items(page, rows, dialect, with_inputs, with_outputs)
+            continue
+        for kind, run_id, key, text, value, timestamp, step, is_nan in rows:
             if kind == _METRIC:
                 page.metrics[run_id].append((key, load(value, bool(is_nan), dialect), int(timestamp), int(step)))
             elif kind == _PARAM:
@@ -184,13 +192,43 @@ def _fetch_page(conn: Connection, ids: Sequence[str], dialect: str) -> _Page:
                 with_inputs.add(run_id)
             else:
                 with_outputs.add(run_id)
-    for points in page.metrics.values():
-        points.sort()
+    if wire:
+        for by_run in (page.metrics, page.params, page.tags):
+            for items in by_run.values():
+                items.sort(key=_by_key)
+    else:
+        for points in page.metrics.values():
+            points.sort()
     if with_inputs:
         page.inputs = load_run_inputs(conn, [i for i in ids if i in with_inputs])
     if with_outputs:
         page.outputs = load_run_outputs(conn, [i for i in ids if i in with_outputs])
     return page
+
+
+def _by_key(item: dict[str, Any]) -> str:
+    return item["key"]  # type: ignore[no-any-return]
+
+
+def _wire_items(page: _Page, rows: Sequence[Any], dialect: str, with_inputs: set[str], with_outputs: set[str]) -> None:
+    """Append the page rows' params, tags and metrics to ``page`` as wire dicts (keys are unique per run)."""
+    load, wire_value = _dialect.load_float, wire_float
+    metrics, params, tags = page.metrics, page.params, page.tags
+    for kind, run_id, key, text, value, timestamp, step, is_nan in rows:
+        if kind == _METRIC:
+            plain = value is not None and not is_nan and dialect != "mysql"
+            number = float(value) if plain else load(value, bool(is_nan), dialect)
+            metrics[run_id].append(
+                {"key": key, "value": wire_value(number), "timestamp": int(timestamp), "step": int(step)}
+            )
+        elif kind == _PARAM:
+            params[run_id].append({"key": key, "value": text})
+        elif kind == _TAG:
+            tags[run_id].append({"key": key, "value": text or ""})
+        elif kind == _HAS_INPUTS:
+            with_inputs.add(run_id)
+        else:
+            with_outputs.add(run_id)
 
 
 def load_runs(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> list[Run]:
@@ -221,7 +259,7 @@ def load_run_dicts(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> 
     A page of search results skips the entities: building a thousand frozen :class:`Metric` objects and
     turning them back into dicts costs more than fetching them.
     """
-    page = _fetch_page(conn, [r[0] for r in rows], dialect)
+    page = _fetch_page(conn, [r[0] for r in rows], dialect, wire=True)
     result = []
     for run_id, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, stage in rows:
         info: dict[str, Any] = {
@@ -241,14 +279,11 @@ def load_run_dicts(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> 
             info["lifecycle_stage"] = stage
         data: dict[str, Any] = {}
         if run_id in page.metrics:
-            data["metrics"] = [
-                {"key": key, "value": wire_float(value), "timestamp": timestamp, "step": step}
-                for key, value, timestamp, step in page.metrics[run_id]
-            ]
+            data["metrics"] = page.metrics[run_id]
         if run_id in page.params:
-            data["params"] = [{"key": k, "value": v} for k, v in sorted(page.params[run_id].items())]
+            data["params"] = page.params[run_id]
         if run_id in page.tags:
-            data["tags"] = [{"key": k, "value": v} for k, v in sorted(page.tags[run_id].items())]
+            data["tags"] = page.tags[run_id]
         inputs, outputs = page.inputs.get(run_id), page.outputs.get(run_id)
         result.append(
             {
