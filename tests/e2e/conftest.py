@@ -353,7 +353,7 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
     if not (STATIC_DIR / "index.html").is_file():
         _missing(f"the web UI is not built ({STATIC_DIR} has no index.html): run `{BUILD_COMMAND}`")
@@ -361,7 +361,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, d
         yield base, seed(base)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     exe = chromium_path()
     if exe is None:
