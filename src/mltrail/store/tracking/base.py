@@ -30,6 +30,7 @@ from mltrail.entities import (
     RunTag,
     ViewType,
 )
+from mltrail.store.tracking import downsample
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_THRESHOLD = 50000
@@ -208,6 +209,27 @@ class TrackingStore(ABC):
         end_step: int | None = None,
     ) -> list[Metric]:
         """Evenly sampled points per run (always keeping the min and max step), each with ``run_id`` set."""
+
+    def get_metric_history_downsampled(
+        self,
+        run_ids: Sequence[str],
+        metric_key: str,
+        max_points: int = downsample.DEFAULT_MAX_POINTS,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        """Peak-preserving (M4) downsampled points per run, at most ``max_points`` each, with ``run_id`` set."""
+        downsample.validate(run_ids, metric_key, max_points, start_step, end_step)
+        result: list[Metric] = []
+        for run_id in dict.fromkeys(run_ids):
+            points = [
+                Metric(p.key, p.value, p.timestamp, p.step, run_id=run_id)
+                for p in self.get_metric_history(run_id, metric_key)
+                if (start_step is None or p.step >= start_step) and (end_step is None or p.step <= end_step)
+            ]
+            points.sort(key=lambda p: (p.step, p.timestamp, p.value))
+            result.extend(downsample.m4(points, max_points))
+        return result
 
     @abstractmethod
     def search_runs(

@@ -59,7 +59,8 @@ from mltrail.store.tracking.base import (
     TrackingStore,
     now_ms,
 )
-from mltrail.store.tracking.sql import _autocommit, _dialect, _load, _metrics, migrations, search
+from mltrail.store.tracking.downsample import validate as validate_downsample
+from mltrail.store.tracking.sql import _autocommit, _dialect, _downsample, _load, _metrics, migrations, search
 from mltrail.store.tracking.sql import tables as tbl
 from mltrail.store.tracking.sql._names import random_name
 from mltrail.store.tracking.sql.tables import (
@@ -727,6 +728,20 @@ class SqlTrackingStore(TrackingStore):
             lambda conn: search.sample_metric_history(
                 conn, self, list(run_ids), metric_key, max(1, int(max_results)), start_step, end_step
             )
+        )
+
+    def get_metric_history_downsampled(
+        self,
+        run_ids: Sequence[str],
+        metric_key: str,
+        max_points: int = 1000,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        """Peak-preserving (M4) downsampled points per run, selected in one SQL statement (``_downsample``)."""
+        validate_downsample(run_ids, metric_key, max_points, start_step, end_step)
+        return self._read(
+            lambda conn: _downsample.downsampled_history(conn, run_ids, metric_key, max_points, start_step, end_step)
         )
 
     def search_runs(
