@@ -1,4 +1,4 @@
-"""mltrail's own endpoints beyond MLflow's API: moving runs and garbage collection of deleted entities."""
+"""mltrail's own endpoints beyond MLflow's API: moving runs, garbage collection, downsampled metric histories."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import EndpointTable
 from mltrail.server.protocol import Field
+from mltrail.store.tracking.downsample import DEFAULT_MAX_POINTS
 
 table = EndpointTable()
 _PREFIXES = ("/api/2.0/mltrail", "/ajax-api/2.0/mltrail")
@@ -54,6 +55,28 @@ def purge_run(ctx: ServerContext, p: dict[str, Any]) -> None:
 def purge_experiment(ctx: ServerContext, p: dict[str, Any]) -> None:
     """Permanently delete a soft-deleted experiment that has no runs left."""
     ctx.tracking_store.purge_experiment(p["experiment_id"])
+
+
+@table.route(
+    "/metrics/get-history-downsampled",
+    "GET",
+    Field("run_ids", "strings", required=True),
+    Field("metric_key", required=True),
+    Field("max_points", "int"),
+    Field("start_step", "int"),
+    Field("end_step", "int"),
+    prefixes=_PREFIXES,
+)
+def get_metric_history_downsampled(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Peak-preserving (M4) downsampled points of one metric for up to 100 runs: the charts' endpoint."""
+    points = ctx.tracking_store.get_metric_history_downsampled(
+        p["run_ids"],
+        p["metric_key"],
+        max_points=p.get("max_points", DEFAULT_MAX_POINTS),
+        start_step=p.get("start_step"),
+        end_step=p.get("end_step"),
+    )
+    return {"metrics": [m.to_dict() for m in points]} if points else {}
 
 
 def _fields(entity: Any) -> dict[str, Any]:
