@@ -1,5 +1,7 @@
 // A thin client for mltrail's MLflow-compatible REST API. Paths are relative so the UI works behind a prefix.
 export const API = 'ajax-api/2.0/mlflow';
+// mltrail's extensions beyond MLflow's API.
+export const EXT_API = 'ajax-api/2.0/mltrail';
 
 export interface KV { key: string; value: string }
 export interface Metric { key: string; value: number; timestamp: number; step: number; run_id?: string }
@@ -69,8 +71,10 @@ export const api = {
   restoreRun: (id: string) => post('runs/restore', { run_id: id }),
   listArtifacts: (runId: string, path?: string) =>
     get<{ root_uri?: string; files?: FileInfo[] }>('artifacts/list', { run_id: runId, path }),
-  historyInterval: (runIds: string[], key: string, maxResults = 1000) =>
-    get<{ metrics?: Metric[] }>('metrics/get-history-bulk-interval', { run_ids: runIds, metric_key: key, max_results: maxResults }),
+  // mltrail's own endpoint: per step bucket the first, last, min and max points (M4), so spikes stay visible.
+  historyDownsampled: async (runIds: string[], key: string, maxPoints = 1000) =>
+    handle<{ metrics?: Metric[] }>(await fetch(`${EXT_API}/metrics/get-history-downsampled${query(
+      { run_ids: runIds, metric_key: key, max_points: maxPoints })}`)),
   searchModels: (filter: string) =>
     get<{ registered_models?: any[] }>('registered-models/search', { filter: filter || undefined, max_results: 1000 }),
   getModel: (name: string) => get<{ registered_model: any }>('registered-models/get', { name }),

@@ -43,6 +43,10 @@ export function Chart({ series, height = 300, xLabel = 'step', logY = false, tit
       series: [{ label: xLabel }, ...series.map((s, i) => ({
         label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: false },
       }))],
+      // The plotted y-range, for tests and tools that read the page (uPlot draws the axes on a canvas).
+      hooks: { setScale: [(u, key) => {
+        if (key === 'y' && u.scales.y.max != null) Object.assign(el.dataset, { yMin: u.scales.y.min, yMax: u.scales.y.max });
+      }] },
     };
     const plot = new uPlot(opts, align(series) as uPlot.AlignedData, el);
     const ro = typeof ResizeObserver !== 'undefined'

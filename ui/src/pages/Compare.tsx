@@ -71,7 +71,7 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
 
   useEffect(() => {
     if (!metric || !ids.length) return;
-    api.historyInterval(ids.slice(0, 100), metric, 1000).then((r) => setPoints(r.metrics || []))
+    api.historyDownsampled(ids.slice(0, 100), metric, 1000).then((r) => setPoints(r.metrics || []))
       .catch((e) => setError(String(e.message || e)));
   }, [metric, ids.join(',')]);
 

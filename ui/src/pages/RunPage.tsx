@@ -146,7 +146,7 @@ function MetricsTab({ run, selected, tick }: { run: Run; selected: string | null
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     if (!key) return;
-    api.historyInterval([run.info.run_id], key).then((r) => {
+    api.historyDownsampled([run.info.run_id], key).then((r) => {
       setSeries([{ label: key, points: (r.metrics || []).map((m) => ({ x: Number(m.step), y: Number(m.value) })) }]);
     }).catch((e) => setError(String(e.message || e)));
   }, [run.info.run_id, key, tick]);
