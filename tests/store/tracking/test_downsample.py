@@ -86,3 +86,18 @@ def test_validation(tracking_store: TrackingStore) -> None:
         tracking_store.get_metric_history_downsampled([run_id], "")
     with expect(RESOURCE_DOES_NOT_EXIST, "not found"):
         tracking_store.get_metric_history_downsampled([run_id, "0" * 32], "loss")
+
+
+def test_ties_and_nan_stretches_match_the_python_m4(tracking_store: TrackingStore) -> None:
+    """Many equal values (a quantized series) and a bucket of NaN only: the SQL picks exactly what ``m4`` picks."""
+    values = [float((i // 3) % 2) for i in range(1500)]
+    values[700:760] = [math.nan] * 60
+    values[900] = -1.0
+    run_id = _run_with(tracking_store, values)
+    out = tracking_store.get_metric_history_downsampled([run_id], "loss", max_points=64)
+    history = list(tracking_store.get_metric_history(run_id, "loss"))
+    expected = downsample.m4(history, 64)
+    assert len(out) <= 64
+    assert [(p.step, p.timestamp) for p in out] == [(p.step, p.timestamp) for p in expected]
+    assert (900, -1.0) in {(p.step, p.value) for p in out}
+    assert any(math.isnan(p.value) for p in out)

@@ -38,25 +38,61 @@ def downsampled_history(
         where.append(m.c.step >= start_step)
     if end_step is not None:
         where.append(m.c.step <= end_step)
-    per_run = {"partition_by": m.c.run_uuid}
-    base = (
+    runs_q = (
         sa.select(
-            m.c.run_uuid,
-            m.c.step,
-            m.c.timestamp,
-            m.c.value,
-            m.c.is_nan,
-            sa.func.min(m.c.step).over(**per_run).label("lo"),
-            sa.func.max(m.c.step).over(**per_run).label("hi"),
-            sa.func.count().over(**per_run).label("n"),
+            m.c.run_uuid.label("run"),
+            sa.func.min(m.c.step).label("lo"),
+            sa.func.max(m.c.step).label("hi"),
+            sa.func.count().label("n"),
         )
         .where(*where)
-        .subquery("base")
+        .group_by(m.c.run_uuid)
+        .subquery("per_run")
     )
-    b = base.c
-    bucket = ((b.step - b.lo) * bucket_count(max_points)) // (b.hi - b.lo + 1)
-    bucketed = sa.select(b.run_uuid, b.step, b.timestamp, b.value, b.is_nan, b.n, bucket.label("bucket")).subquery(
-        "bucketed"
+    pr = runs_q.c
+    bucket = ((m.c.step - pr.lo) * bucket_count(max_points)) // (pr.hi - pr.lo + 1)
+    number = sa.case((m.c.is_nan, sa.null()), else_=m.c.value)
+    agg = (
+        sa.select(
+            m.c.run_uuid.label("run"),
+            bucket.label("bk"),
+            sa.func.max(pr.n).label("n"),
+            sa.func.min(m.c.step).label("s_first"),
+            sa.func.max(m.c.step).label("s_last"),
+            sa.func.min(number).label("vmin"),
+            sa.func.max(number).label("vmax"),
+        )
+        .join_from(m, runs_q, pr.run == m.c.run_uuid)
+        .where(*where)
+        .group_by(m.c.run_uuid, bucket)
+        .subquery("agg")
+    )
+    a = agg.c
+    # Candidates: every point that can be its bucket's first, last, min or max (ties included), found by one
+    # index range scan per bucket; ranking them below picks the same points as ranking the whole bucket.
+    bucketed = (
+        sa.select(m.c.run_uuid, m.c.step, m.c.timestamp, m.c.value, m.c.is_nan, a.n, a.bk.label("bucket"))
+        .join_from(
+            agg,
+            m,
+            sa.and_(
+                m.c.run_uuid == a.run,
+                m.c.key == metric_key,
+                m.c.step >= a.s_first,
+                m.c.step <= a.s_last,
+            ),
+        )
+        .where(
+            sa.or_(
+                a.n <= max_points,
+                m.c.step == a.s_first,
+                m.c.step == a.s_last,
+                m.c.value == a.vmin,
+                m.c.value == a.vmax,
+                a.vmin.is_(None),
+            )
+        )
+        .subquery("bucketed")
     )
     c = bucketed.c
     part = [c.run_uuid, c.bucket]
