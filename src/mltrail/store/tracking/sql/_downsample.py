@@ -10,9 +10,10 @@ max-value point. Runs with at most ``max_points`` points keep them all. Same sel
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from mltrail.entities import Metric
 from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
@@ -120,7 +121,7 @@ def downsampled_history(
     )
     dialect = _dialect.dialect_name(conn)
     by_run: dict[str, list[Metric]] = {run_id: [] for run_id in ids}
-    for run_uuid, step, timestamp, value, is_nan in conn.execute(query):
+    for run_uuid, step, timestamp, value, is_nan in _execute(conn, query, dialect):
         by_run[run_uuid].append(
             Metric(
                 metric_key,
@@ -131,6 +132,18 @@ def downsampled_history(
             )
         )
     return [point for run_id in ids for point in by_run[run_id]]
+
+
+def _execute(conn: Connection, query: sa.Select[Any], dialect: str) -> list[Row[Any]]:
+    if dialect != "postgresql":
+        return list(conn.execute(query))
+    # The planner cannot estimate the per-bucket joins, so its cost estimate is huge and PostgreSQL JIT-compiles
+    # the statement: ~0.5 s of compiling for a ~1.3 s query over 1,000,000 points. Off for this statement only.
+    conn.execute(sa.text("SET jit = off"))
+    try:
+        return list(conn.execute(query))
+    finally:
+        conn.execute(sa.text("RESET jit"))
 
 
 def _check_runs_exist(conn: Connection, run_ids: list[str]) -> None:
