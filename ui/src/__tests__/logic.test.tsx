@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { render, screen } from '@testing-library/react';
 import { cellValue, orderByClause, parseColId } from '../pages/Runs';
-import { paramDiff } from '../pages/Compare';
+import { paramDiff, pointsPerRun } from '../pages/Compare';
 import { align, smooth } from '../components/Chart';
 import { fmtDuration, fmtValue, query, Run } from '../api';
 import { href, parseHash } from '../router';
@@ -64,5 +64,15 @@ describe('helpers', () => {
   it('shows errors as alerts', () => {
     render(<ErrorBox error="bad filter" />);
     expect(screen.getByRole('alert').textContent).toBe('bad filter');
+  });
+});
+
+describe('compare chart requests', () => {
+  it('asks for fewer points per run as more runs are compared, within 200..1000', () => {
+    expect(pointsPerRun(1)).toBe(1000);
+    expect(pointsPerRun(40)).toBe(1000);
+    expect(pointsPerRun(100)).toBe(400);
+    expect(pointsPerRun(500)).toBe(200);
+    expect(pointsPerRun(0)).toBe(1000);
   });
 });

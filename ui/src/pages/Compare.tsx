@@ -40,6 +40,11 @@ export function defaultScatter(runs: Run[], keys: string[]): { x?: string; y?: s
   return { x, y };
 }
 
+/** Points per run asked of the server: about 40,000 in all, 200 to 1000 per run (M4 keeps each run's peaks). */
+export function pointsPerRun(runs: number): number {
+  return Math.max(200, Math.min(1000, Math.floor(40000 / Math.max(1, runs))));
+}
+
 export function ComparePage({ params }: { params: URLSearchParams }) {
   const ids = (params.get('runs') || '').split(',').filter(Boolean);
   const metricParam = params.get('metric');
@@ -71,7 +76,7 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
 
   useEffect(() => {
     if (!metric || !ids.length) return;
-    api.historyDownsampled(ids.slice(0, 100), metric, 1000).then((r) => setPoints(r.metrics || []))
+    api.historyDownsampled(ids.slice(0, 100), metric, pointsPerRun(Math.min(ids.length, 100))).then((r) => setPoints(r.metrics || []))
       .catch((e) => setError(String(e.message || e)));
   }, [metric, ids.join(',')]);
 
