@@ -1,6 +1,6 @@
 // The runs filter box: the search language with a keyboard-navigable completion popup for
 // `metrics.`, `params.`, `tags.` and `attributes.` keys.
-import { KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
 
 export interface FilterKeys { metrics: Iterable<string>; params: Iterable<string>; tags: Iterable<string> }
 export interface Completion { label: string; insert: string; kind: string; detail?: string }
@@ -82,6 +82,18 @@ export function FilterInput({ value, onChange, onSubmit, keys, placeholder }: {
   const listId = useId();
   const open = !!result && result.items.length > 0;
 
+  // Where the caret goes after accepting a completion: placed in the same commit that shows the new value (a later
+  // frame would move it back over whatever the user typed in between).
+  const caret = useRef<{ value: string; cursor: number } | null>(null);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    const want = caret.current;
+    if (!el || !want || el.value !== want.value) return;
+    caret.current = null;
+    if (document.activeElement !== el) el.focus();
+    el.setSelectionRange(want.cursor, want.cursor);
+  });
+
   const refresh = (text: string, cursor: number) => {
     setResult(completions(text, cursor, keys));
     setActive(0);
@@ -90,13 +102,8 @@ export function FilterInput({ value, onChange, onSubmit, keys, placeholder }: {
     if (!result) return;
     const next = value.slice(0, result.start) + c.insert + value.slice(result.end);
     const cursor = result.start + c.insert.length;
+    caret.current = { value: next, cursor };
     onChange(next);
-    requestAnimationFrame(() => {
-      const el = ref.current;
-      if (!el) return;
-      el.focus();
-      el.setSelectionRange(cursor, cursor);
-    });
     // a prefix chains into its keys; a full key closes the popup
     if (c.insert.endsWith('.')) setResult(completions(next, cursor, keys)); else setResult(null);
     setActive(0);
