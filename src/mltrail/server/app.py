@@ -124,11 +124,7 @@ def create_app(
     ]
     if cors_origins:
         middleware.append(cors_middleware(cors_origins))
-    app = Starlette(
-        routes=routes,
-        middleware=middleware,
-        exception_handlers={404: _not_found, 405: _method_not_allowed},
-    )
-    app.router = ExactPathRouter(routes)
+    app = Starlette(middleware=middleware, exception_handlers={404: _not_found, 405: _method_not_allowed})
+    app.router = ExactPathRouter(routes)  # Starlette's routing with a dictionary in front for plain paths
     app.state.ctx = ctx
     return app

@@ -189,18 +189,6 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def autocommit_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection in autocommit mode, for single statements that are atomic by themselves.
-
-    No ``BEGIN``/``COMMIT`` round trips: each statement commits on its own. The pool restores the usual
-    isolation level when the connection is returned.
-    """
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        yield conn
-
-
-@contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection inside a read transaction, rolled back at the end."""
     with engine.connect() as conn, conn.begin() as txn:

@@ -59,6 +59,7 @@ from mltrail.store.tracking.base import (
     TrackingStore,
     now_ms,
 )
+from mltrail.store.tracking.downsample import DEFAULT_MAX_POINTS
 from mltrail.store.tracking.downsample import validate as validate_downsample
 from mltrail.store.tracking.sql import _autocommit, _dialect, _downsample, _load, _metrics, migrations, search
 from mltrail.store.tracking.sql import tables as tbl
@@ -734,7 +735,7 @@ class SqlTrackingStore(TrackingStore):
         self,
         run_ids: Sequence[str],
         metric_key: str,
-        max_points: int = 1000,
+        max_points: int = DEFAULT_MAX_POINTS,
         start_step: int | None = None,
         end_step: int | None = None,
     ) -> list[Metric]:
