@@ -39,12 +39,12 @@ export function query(params: Record<string, unknown>): string {
   return s ? `?${s}` : '';
 }
 
-export async function get<T = any>(path: string, params: Record<string, unknown> = {}): Promise<T> {
-  return handle<T>(await fetch(`${API}/${path}${query(params)}`));
+export async function get<T = any>(path: string, params: Record<string, unknown> = {}, base = API): Promise<T> {
+  return handle<T>(await fetch(`${base}/${path}${query(params)}`));
 }
 
-export async function post<T = any>(path: string, body: unknown, method = 'POST'): Promise<T> {
-  return handle<T>(await fetch(`${API}/${path}`, {
+export async function post<T = any>(path: string, body: unknown, method = 'POST', base = API): Promise<T> {
+  return handle<T>(await fetch(`${base}/${path}`, {
     method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
   }));
 }
@@ -72,14 +72,9 @@ export const api = {
   listArtifacts: (runId: string, path?: string) =>
     get<{ root_uri?: string; files?: FileInfo[] }>('artifacts/list', { run_id: runId, path }),
   // mltrail's own endpoint: per step bucket the first, last, min and max points (M4), so spikes stay visible.
-  historyDownsampled: async (runIds: string[], key: string, maxPoints = 1000) =>
-    handle<{ metrics?: Metric[] }>(await fetch(`${EXT_API}/metrics/get-history-downsampled${query(
-      { run_ids: runIds, metric_key: key, max_points: maxPoints })}`)),
-  searchModels: (filter: string) =>
-    get<{ registered_models?: any[] }>('registered-models/search', { filter: filter || undefined, max_results: 1000 }),
-  getModel: (name: string) => get<{ registered_model: any }>('registered-models/get', { name }),
-  searchVersions: (name: string) =>
-    get<{ model_versions?: any[] }>('model-versions/search', { filter: `name='${name.replace(/'/g, "\\'")}'`, max_results: 1000 }),
+  historyDownsampled: (runIds: string[], key: string, maxPoints = 1000) =>
+    get<{ metrics?: Metric[] }>('metrics/get-history-downsampled',
+      { run_ids: runIds, metric_key: key, max_points: maxPoints }, EXT_API),
 };
 
 export function artifactUrl(runId: string, path: string): string {
@@ -121,7 +116,6 @@ export function fmtBytes(n?: number): string {
 }
 
 // ---------------------------------------------------------------------------------------- runs table, run page
-export const MLTRAIL_API = 'ajax-api/2.0/mltrail';
 
 export interface LoggedModel {
   info: {
@@ -139,10 +133,8 @@ export function sqlString(s: string): string {
 
 export const runsApi = {
   /** Move runs (and their child runs) to another experiment: mltrail's own endpoint. */
-  moveRuns: async (runIds: string[], experimentId: string) => handle(await fetch(`${MLTRAIL_API}/runs/move`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ run_ids: runIds, experiment_id: experimentId }),
-  })),
+  moveRuns: (runIds: string[], experimentId: string) =>
+    post('runs/move', { run_ids: runIds, experiment_id: experimentId }, 'POST', EXT_API),
   /** Fresh copies of the given runs (for live updates of running rows). */
   runsByIds: (experimentIds: string[], runIds: string[]) =>
     api.searchRuns(experimentIds, `attributes.run_id IN (${runIds.map(sqlString).join(', ')})`, [], undefined,

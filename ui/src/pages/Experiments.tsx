@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, Experiment, fmtTime } from '../api';
+import { api, Experiment, fmtTime, sqlString } from '../api';
 import { href, navigate } from '../router';
 import { ErrorBox } from '../components/Common';
 
@@ -15,7 +15,7 @@ export function ExperimentsPage({ params }: { params: URLSearchParams }) {
   const [picked, setPicked] = useState<string[]>([]);
 
   useEffect(() => {
-    const filter = q ? `name ILIKE '%${q.replace(/'/g, "\\'")}%'` : '';
+    const filter = q ? `name ILIKE ${sqlString(`%${q}%`)}` : '';
     api.searchExperiments(filter, view)
       .then((r) => {
         const list = r.experiments || [];

@@ -1,5 +1,7 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
-import { api, artifactUrl, fmtDuration, fmtTime, fmtValue, LoggedModel, loggedModelArtifactUrl, Run, runsApi } from '../api';
+import {
+  api, artifactUrl, fmtDuration, fmtTime, fmtValue, LoggedModel, loggedModelArtifactUrl, Run, runsApi, sqlString,
+} from '../api';
 import { href, navigate } from '../router';
 import { Chart, Series } from '../components/Chart';
 import { ErrorBox, Status } from '../components/Common';
@@ -38,7 +40,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
   }, [runId, tick]);
   useEffect(() => {
     if (!run) return;
-    api.searchRuns([run.info.experiment_id], `tags.mlflow.parentRunId = '${runId}'`, [], undefined, 100)
+    api.searchRuns([run.info.experiment_id], `tags.mlflow.parentRunId = ${sqlString(runId)}`, [], undefined, 100)
       .then((r) => setChildren(r.runs || [])).catch(() => setChildren([]));
     api.getExperiment(run.info.experiment_id).then((r) => setExpName(r.experiment.name)).catch(() => setExpName(null));
     runsApi.loggedModelsOfRun(run.info.experiment_id, runId)
