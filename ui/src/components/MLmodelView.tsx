@@ -1,5 +1,6 @@
 // An MLmodel file (MLflow's model format) shown as flavors and a signature with inputs / outputs / params tables.
 import { load } from 'js-yaml';
+import { ErrorBox } from './Common';
 
 export interface SpecRow { name: string; type: string; required: string; extra: string }
 export interface Signature { inputs: SpecRow[] | null; outputs: SpecRow[] | null; params: SpecRow[] | null }
@@ -82,7 +83,7 @@ export function MLmodelSignature({ sig }: { sig: Signature | null }) {
 export function MLmodelView({ text }: { text: string }) {
   let doc: any;
   try { doc = parseMLmodel(text); } catch (e: any) {
-    return <div><div className="error" role="alert">Could not parse MLmodel: {String(e.message || e)}</div><pre className="artifact-text">{text}</pre></div>;
+    return <div><ErrorBox error={`Could not parse MLmodel: ${String(e.message || e)}`} /><pre className="artifact-text">{text}</pre></div>;
   }
   const flavors: [string, any][] = Object.entries(doc.flavors || {});
   const meta: [string, unknown][] = [

@@ -2,6 +2,8 @@
 import { Marked } from 'marked';
 import DOMPurify from 'dompurify';
 import { useMemo, useState } from 'react';
+import { ErrorBox } from './Common';
+import { useAction } from './useAction';
 
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -46,8 +48,7 @@ export function MarkdownEditor({ value, onSave, label = 'Description', empty = '
 }) {
   const [draft, setDraft] = useState<string | null>(null);
   const [preview, setPreview] = useState(false);
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy: saving, error, setError, run } = useAction();
   if (draft === null) {
     return (
       <div className="md-view">
@@ -56,11 +57,7 @@ export function MarkdownEditor({ value, onSave, label = 'Description', empty = '
       </div>
     );
   }
-  const save = () => {
-    setSaving(true);
-    onSave(draft).then(() => { setDraft(null); setError(null); })
-      .catch((e) => setError(String(e.message || e))).finally(() => setSaving(false));
-  };
+  const save = () => run(() => onSave(draft), () => setDraft(null));
   return (
     <div className="md-edit">
       <div className="md-tabs" role="tablist">
@@ -73,7 +70,7 @@ export function MarkdownEditor({ value, onSave, label = 'Description', empty = '
         : <textarea aria-label={label} rows={8} value={draft} autoFocus
             onChange={(e) => setDraft(e.target.value)}
             onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) save(); }} />}
-      {error && <div className="error" role="alert">{error}</div>}
+      <ErrorBox error={error} />
       <div className="toolbar">
         <button onClick={save} disabled={saving}>{saving ? 'Saving…' : 'Save'}</button>
         <button onClick={() => setDraft(null)} disabled={saving}>Cancel</button>

@@ -3,6 +3,7 @@ import { ReactNode, useEffect, useState } from 'react';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { load } from 'js-yaml';
 import { fmtValue } from '../api';
+import { ErrorBox } from './Common';
 
 export const MAX_TABLE_ROWS = 500;
 const MAX_PARQUET_BYTES = 64 * 1024 * 1024;
@@ -125,7 +126,7 @@ export function ParquetView({ url, size }: { url: string; size?: number }) {
     })().catch((e) => { if (live) setError(`Could not read Parquet: ${String(e.message || e)}`); });
     return () => { live = false; };
   }, [url]);
-  if (error) return <div className="error" role="alert">{error}</div>;
+  if (error) return <ErrorBox error={error} />;
   if (!state) return <p className="muted">Reading Parquet…</p>;
   return <div data-testid="parquet"><DataTable header={state.header} types={state.types} rows={state.rows} total={state.total} /></div>;
 }

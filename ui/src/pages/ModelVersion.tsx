@@ -141,10 +141,10 @@ function Lineage({ mv, run, experiment, logged }:
 function SignatureSection({ state }: { state: MLmodelState }) {
   if (state === null) return <p className="muted">Loading…</p>;
   if ('missing' in state) return <p className="muted">No MLmodel file in this version's artifacts.</p>;
-  if ('error' in state) return <div className="error" role="alert">Could not read the MLmodel file: {state.error}</div>;
+  if ('error' in state) return <ErrorBox error={`Could not read the MLmodel file: ${state.error}`} />;
   let doc: any;
   try { doc = parseMLmodel(state.text); } catch (e: any) {
-    return <div className="error" role="alert">Could not parse the MLmodel file: {String(e.message || e)}</div>;
+    return <ErrorBox error={`Could not parse the MLmodel file: ${String(e.message || e)}`} />;
   }
   const flavors = Object.keys(doc.flavors || {});
   return (
