@@ -67,11 +67,9 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
     Promise.all(ids.map((id) => api.getRun(id).then((r) => r.run))).then(setRuns).catch((e) => setError(String(e.message || e)));
   }, [ids.join(',')]);
 
-  const metricKeys = useMemo(() => {
-    const s = new Set<string>();
-    runs.forEach((r) => r.data.metrics?.forEach((m) => s.add(m.key)));
-    return [...s].sort();
-  }, [runs]);
+  const keys = useMemo(() => compareKeys(runs), [runs]);
+  const metricRows = useMemo(() => keys.filter((k) => k.startsWith('metrics.')), [keys]);
+  const metricKeys = useMemo(() => metricRows.map(keyLabel), [metricRows]);
   const metric = metricParam && metricKeys.includes(metricParam) ? metricParam : metricKeys[0];
 
   useEffect(() => {
@@ -80,24 +78,34 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
       .catch((e) => setError(String(e.message || e)));
   }, [metric, ids.join(',')]);
 
+  // The chart's points by run, in step order (one pass over what the server sent).
+  const pointsByRun = useMemo(() => {
+    const by = new Map<string, Metric[]>();
+    for (const p of points) {
+      const own = by.get(p.run_id || '');
+      if (own) own.push(p); else by.set(p.run_id || '', [p]);
+    }
+    by.forEach((own) => own.sort((a, b) => a.step - b.step));
+    return by;
+  }, [points]);
+
   const series: Series[] = useMemo(() => runs.map((r) => {
-    const own = points.filter((p) => p.run_id === r.info.run_id).sort((a, b) => a.step - b.step);
+    const own = pointsByRun.get(r.info.run_id) || [];
     const t0 = own.length ? Math.min(...own.map((p) => Number(p.timestamp))) : 0;
     const pts = own.map((p) => ({
       x: xMode === 'time' ? Number(p.timestamp) / 1000 : xMode === 'relative' ? (Number(p.timestamp) - t0) / 1000 : Number(p.step),
       y: Number(p.value),
     }));
     return { label: r.info.run_name || r.info.run_id, points: smooth(pts, smoothing) };
-  }), [runs, points, xMode, smoothing]);
+  }), [runs, pointsByRun, xMode, smoothing]);
 
   const summary = runs.map((r) => {
-    const vs = points.filter((p) => p.run_id === r.info.run_id).sort((a, b) => a.step - b.step).map((p) => Number(p.value));
+    const vs = (pointsByRun.get(r.info.run_id) || []).map((p) => Number(p.value));
     return { run: r, min: vs.length ? Math.min(...vs) : undefined, max: vs.length ? Math.max(...vs) : undefined,
       last: r.data.metrics?.find((m) => m.key === metric)?.value };
   });
   const diff = paramDiff(runs).filter((d) => !onlyDiff || d.differs);
 
-  const keys = useMemo(() => compareKeys(runs), [runs]);
   const items: Item[] = useMemo(() => runs.map((r, i) => ({
     id: r.info.run_id, label: r.info.run_name || r.info.run_id, color: PALETTE[i % PALETTE.length],
     values: Object.fromEntries(keys.map((k) => [k, runValue(r, k)])) as Record<string, AxisValue>,
@@ -106,7 +114,7 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
   const axes = useMemo(() => (pcParam !== null ? pcParam.split(',').filter((k) => keys.includes(k)) : defaultAxes(runs, keys)),
     [pcParam, keys, runs]);
   const pcLog = (params.get('pclog') || '').split(',').filter(Boolean);
-  const numericKeys = keys.filter((k) => isNumeric(items.map((i) => i.values[k])));
+  const numericKeys = useMemo(() => keys.filter((k) => isNumeric(items.map((i) => i.values[k]))), [keys, items]);
   const colorParam = params.get('color') || undefined;
   const colorKey = colorParam && numericKeys.includes(colorParam) ? colorParam : undefined;
   const scatterDefault = useMemo(() => defaultScatter(runs, keys), [runs, keys]);
@@ -114,7 +122,6 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
   const sy = params.get('sy') && keys.includes(params.get('sy')!) ? params.get('sy')! : scatterDefault.y;
   const open = (id: string) => navigate(`/runs/${id}`);
   const experimentIds = [...new Set(runs.map((r) => r.info.experiment_id))];
-  const metricRows = keys.filter((k) => k.startsWith('metrics.'));
 
   return (
     <div className="page">
