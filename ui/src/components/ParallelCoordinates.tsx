@@ -3,7 +3,7 @@
 // keep only the runs inside that range (click the axis to clear).
 import { MouseEvent as ReactMouseEvent, PointerEvent as ReactPointerEvent, useMemo, useRef, useState } from 'react';
 import { Axis, buildAxis, colorItems, fmtTick, Item, keyLabel, RAMP_GRADIENT } from './axes';
-import { relativePoint, TipState, Tooltip } from './Tooltip';
+import { relativePoint, Tooltip, useChartHover } from './Tooltip';
 import { useWidth } from './useWidth';
 
 const M = { top: 46, bottom: 26, left: 64, right: 64 };
@@ -53,10 +53,7 @@ export function ParallelCoordinates(
 ) {
   const box = useRef<HTMLDivElement>(null);
   const width = Math.max(360, useWidth(box));
-  const [own, setOwn] = useState<string | null>(null);
-  const hover = own ?? highlight;
-  const setHover = (id: string | null) => { if (id !== own) { setOwn(id); onHover?.(id); } };
-  const [tip, setTip] = useState<TipState | null>(null);
+  const { hover, setHover, tip, setTip, clear } = useChartHover(highlight, onHover);
   const [brushes, setBrushes] = useState<Record<string, [number, number]>>({});
   const [drag, setDrag] = useState<{ key: string; from: number; to: number } | null>(null);
 
@@ -111,14 +108,14 @@ export function ParallelCoordinates(
   if (axes.length < 2) return <p className="muted">Choose at least two axes.</p>;
   return (
     <div className="pc" ref={box} data-testid="parallel-coordinates">
-      <svg width={width} height={height} role="img" aria-label="Parallel coordinates" onMouseLeave={() => { setHover(null); setTip(null); }}>
+      <svg width={width} height={height} role="img" aria-label="Parallel coordinates" onMouseLeave={clear}>
         <g className={hover ? 'pc-lines has-hover' : 'pc-lines'}>
           {ordered.map(({ item, color, d, active }) => (
             <g key={item.id}>
               <path className={`pc-line${active ? '' : ' inactive'}${hover === item.id ? ' hovered' : ''}`}
                 data-run={item.id} d={d} stroke={color} />
               {active && <path className="pc-hit" data-run={item.id} d={d} aria-label={item.label}
-                onMouseMove={(e) => showTip(e, item, color)} onMouseLeave={() => { setHover(null); setTip(null); }}
+                onMouseMove={(e) => showTip(e, item, color)} onMouseLeave={clear}
                 onClick={() => onOpen?.(item.id)} />}
             </g>
           ))}

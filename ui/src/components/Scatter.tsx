@@ -1,9 +1,9 @@
 // A scatter of compared runs in SVG: any param or metric against another (numeric axes, linear or log; text values
 // as categories). Hover names the run and its values; click opens it.
-import { MouseEvent as ReactMouseEvent, useMemo, useRef, useState } from 'react';
+import { MouseEvent as ReactMouseEvent, useMemo, useRef } from 'react';
 import { buildAxis, colorItems, Item, keyLabel } from './axes';
 import { ColorLegend } from './ParallelCoordinates';
-import { relativePoint, TipState, Tooltip } from './Tooltip';
+import { relativePoint, TipState, Tooltip, useChartHover } from './Tooltip';
 import { useWidth } from './useWidth';
 
 const M = { top: 14, bottom: 46, left: 70, right: 20 };
@@ -28,10 +28,7 @@ export function Scatter(
 ) {
   const box = useRef<HTMLDivElement>(null);
   const width = Math.max(360, useWidth(box));
-  const [own, setOwn] = useState<string | null>(null);
-  const hover = own ?? highlight;
-  const setHover = (id: string | null) => { if (id !== own) { setOwn(id); onHover?.(id); } };
-  const [tip, setTip] = useState<TipState | null>(null);
+  const { hover, setHover, tip, setTip, clear } = useChartHover(highlight, onHover);
   const ax = useMemo(() => buildAxis(x, items.map((i) => i.values[x]), logX), [x, items, logX]);
   const ay = useMemo(() => buildAxis(y, items.map((i) => i.values[y]), logY), [y, items, logY]);
   const { colors, range } = useMemo(() => colorItems(items, colorKey), [items, colorKey]);
@@ -71,7 +68,7 @@ export function Scatter(
         {ordered.map(({ item, color, px: a, py: b }) => (
           <circle key={item.id} className={`dot${hover === item.id ? ' hovered' : ''}`} data-run={item.id} aria-label={item.label}
             cx={px(a)} cy={py(b)} r={hover === item.id ? 7 : 5} fill={color}
-            onMouseMove={(e) => showTip(e, item, color)} onMouseLeave={() => { setHover(null); setTip(null); }}
+            onMouseMove={(e) => showTip(e, item, color)} onMouseLeave={clear}
             onClick={() => onOpen?.(item.id)} />
         ))}
       </svg>

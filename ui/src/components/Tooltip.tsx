@@ -1,4 +1,5 @@
 // A small floating box beside the pointer, naming a run and its values (used by the SVG charts).
+import { useState } from 'react';
 import { fmtValue } from '../api';
 import type { AxisValue } from './axes';
 
@@ -24,4 +25,16 @@ export function Tooltip({ tip }: { tip: TipState | null }) {
 export function relativePoint(el: HTMLElement | null, e: { clientX: number; clientY: number }): { x: number; y: number } {
   const r = el?.getBoundingClientRect();
   return { x: e.clientX - (r?.left || 0), y: e.clientY - (r?.top || 0) };
+}
+
+/**
+ * The hover state of an SVG chart linked to other views: the run under the pointer (else `highlight`, from a linked
+ * view), reported through `onHover` when it changes, and the tooltip; `clear` ends both when the pointer leaves.
+ */
+export function useChartHover(highlight: string | null, onHover?: (id: string | null) => void) {
+  const [own, setOwn] = useState<string | null>(null);
+  const [tip, setTip] = useState<TipState | null>(null);
+  const setHover = (id: string | null) => { if (id !== own) { setOwn(id); onHover?.(id); } };
+  const clear = () => { setHover(null); setTip(null); };
+  return { hover: own ?? highlight, setHover, tip, setTip, clear };
 }
