@@ -12,17 +12,18 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail.errors import INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE, MltrailError
 
 _logger = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ def create_engine(db_uri: str) -> Engine:
         if "charset" not in url.query:
             url = url.update_query_dict({"charset": "utf8mb4"})
         kwargs["isolation_level"] = "READ COMMITTED"
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    detect_disconnects(engine)
+    return engine
 
 
 def get_engine(db_uri: str) -> Engine:
@@ -140,6 +143,29 @@ def _sqlite_engine(url: sa.URL) -> Engine:
 
 
 # ------------------------------------------------------------------------------------------------ retries
+#: PostgreSQL SQLSTATEs of a lost connection: the 08 class, and the server shutting the session down
+#: (57P01 ``terminating connection due to administrator command`` from pg_terminate_backend or a fast shutdown,
+#: 57P02 crash shutdown, 57P03 cannot connect now).
+_PG_DISCONNECT_STATES = ("57P01", "57P02", "57P03")
+#: MySQL/MariaDB error numbers of a lost connection: server shutdown in progress, connection killed (``KILL``),
+#: cannot connect, server has gone away, lost connection during query, commands out of sync, client-side variants.
+_MYSQL_DISCONNECT_CODES = (1053, 1927, 2003, 2006, 2013, 2014, 2045, 2055, 4031)
+_DISCONNECT_TEXT = (
+    "terminating connection",
+    "server closed the connection",
+    "connection is closed",
+    "connection already closed",
+    "the connection is lost",
+    "lost connection",
+    "server has gone away",
+    "connection was killed",
+    "connection refused",
+    "could not connect",
+)
+#: Attribute set on an error raised before a transaction's COMMIT was sent: nothing it did can have committed.
+_UNCOMMITTED = "_mltrail_uncommitted"
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether a database error is worth retrying: a lock, a deadlock or a serialization failure."""
     if not isinstance(exc, DBAPIError):
@@ -157,41 +183,159 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and ("deadlock" in text or "could not serialize" in text)
 
 
-def with_retries(fn: Callable[[], T], attempts: int = 8) -> T:
-    """Run ``fn`` and retry it on transient database errors with jittered backoff.
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether a database error means the connection was lost (killed, server restarted, network gone).
+
+    SQLAlchemy's own verdict (``connection_invalidated``) is taken first; :func:`is_disconnect_error` also
+    catches the cases where the driver reports the loss before it marks the connection broken.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    return exc.connection_invalidated or is_disconnect_error(exc.orig)
+
+
+def is_disconnect_error(orig: BaseException | None) -> bool:
+    """Whether a driver (DBAPI) error means the connection was lost.
+
+    By SQLSTATE, error number and message: psycopg's ``AdminShutdown`` (pg_terminate_backend), MariaDB's
+    ``KILL`` (1927), "Lost connection" (2013), "server has gone away" (2006), a refused new connection.
+    """
+    if orig is None:
+        return False
+    sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if sqlstate.startswith("08") or sqlstate in _PG_DISCONNECT_STATES:
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _MYSQL_DISCONNECT_CODES:
+        return True
+    text = str(orig).lower()
+    return "(0, '')" in text or any(marker in text for marker in _DISCONNECT_TEXT)
+
+
+def detect_disconnects(engine: Engine) -> None:
+    """Make ``engine`` treat every error of :func:`is_disconnect_error` as a lost connection.
+
+    SQLAlchemy then invalidates the connection (and the pool's older ones) instead of returning a dead connection
+    to the pool, where the next checkout without a pre-ping would fail on it again.
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if not context.is_disconnect and is_disconnect_error(context.original_exception):
+            context.is_disconnect = True
+
+
+def mark_uncommitted(exc: BaseException) -> None:
+    """Record that ``exc`` was raised before COMMIT was sent, so a lost connection left nothing applied.
+
+    :func:`write_transaction` and :func:`read_transaction` mark what their block raises; :func:`with_retries`
+    then replays a transaction whose connection was lost even when the work is not idempotent.
+    """
+    setattr(exc, _UNCOMMITTED, True)
+
+
+def _uncommitted(exc: BaseException) -> bool:
+    return bool(getattr(exc, _UNCOMMITTED, False))
+
+
+#: How many times :func:`with_retries` replayed work in this process, by cause (``lock``, ``disconnect``).
+retry_counts: Counter[str] = Counter()
+
+
+def with_retries(fn: Callable[[], T], attempts: int = 8, *, replayable: bool = False) -> T:
+    """Run ``fn`` and retry it, with jittered backoff, on transient errors and lost connections.
+
+    A lock, deadlock or serialization failure leaves nothing applied, so it is always retried. A lost connection
+    is retried on a fresh one (the pool discards the dead ones) when that cannot apply the work twice: the error
+    was raised before COMMIT was sent (marked by :func:`write_transaction`; the server rolls back a transaction
+    whose connection is gone), or ``fn`` is ``replayable``. When the connection was lost during COMMIT (or under
+    a self-committing statement) the outcome is unknown, and work that is not replayable is not run again.
 
     Args:
-        fn: a function that runs one whole transaction.
-        attempts: how many tries before the last error propagates.
+        fn: a function that runs one whole transaction (or one self-committing statement).
+        attempts: how many tries before giving up.
+        replayable: whether running ``fn`` again after it may have committed has the same effect as once: reads,
+            and idempotent writes such as log-batch (exact repeats of points are skipped, params must keep their
+            value, tags are upserted).
 
     Returns:
         What ``fn`` returns.
+
+    Raises:
+        MltrailError: TEMPORARILY_UNAVAILABLE (HTTP 503, which clients retry) when the database stays locked or
+            unreachable through every attempt, or the connection was lost while committing work that is not
+            replayable.
+        DBAPIError: any other database error, unchanged.
     """
     for attempt in range(attempts):
         try:
             return fn()
         except DBAPIError as exc:
-            if attempt == attempts - 1 or not is_transient(exc):
+            if is_transient(exc):
+                cause = "lock"
+            elif is_disconnect(exc):
+                if not (replayable or _uncommitted(exc)):
+                    raise MltrailError(
+                        "The database connection was lost while committing; the change may or may not have been "
+                        f"applied: {exc.orig}",
+                        TEMPORARILY_UNAVAILABLE,
+                    ) from exc
+                cause = "disconnect"
+            else:
                 raise
+            if attempt == attempts - 1:
+                what = "locked" if cause == "lock" else "unreachable"
+                raise MltrailError(
+                    f"The database is {what}, please retry: {exc.orig}", TEMPORARILY_UNAVAILABLE
+                ) from exc
+            retry_counts[cause] += 1
             delay = min(0.5, 0.01 * (2**attempt)) * (0.5 + random.random())
-            _logger.debug("Retrying a transaction after %s (attempt %d)", exc.orig, attempt + 1)
+            if cause == "disconnect":
+                _logger.warning(
+                    "Database connection lost (%s); retrying on a new one (attempt %d)", exc.orig, attempt + 1
+                )
+            else:
+                _logger.debug("Retrying a transaction after %s (attempt %d)", exc.orig, attempt + 1)
             time.sleep(delay)
     raise AssertionError("unreachable")
 
 
 @contextmanager
+def _connect(engine: Engine) -> Iterator[Connection]:
+    """``engine.connect()``, with a failure to connect marked as uncommitted (nothing was sent yet)."""
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        mark_uncommitted(exc)
+        raise
+    with conn:
+        yield conn
+
+
+@contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A connection inside a write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
-    with engine.connect() as conn:
+    """A connection inside a write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success.
+
+    A database error raised in the block is marked with :func:`mark_uncommitted`, so :func:`with_retries` knows a
+    lost connection there left nothing applied; an error from the COMMIT itself is not (its outcome is unknown).
+    """
+    with _connect(engine) as conn:
         conn.execution_options(**{WRITE_OPTION: True})
-        with conn.begin():
-            yield conn
+        committing = False
+        try:
+            with conn.begin():
+                yield conn
+                committing = True
+        except DBAPIError as exc:
+            if not committing:  # raised by the block, or by the rollback after it: COMMIT was never sent
+                mark_uncommitted(exc)
+            raise
 
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection inside a read transaction, rolled back at the end."""
-    with engine.connect() as conn, conn.begin() as txn:
+    with _connect(engine) as conn, conn.begin() as txn:
         yield conn
         txn.rollback()
 

@@ -8,28 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from mltrail.entities import Metric, Param, ViewType
-from mltrail.store import db
 from mltrail.store.tracking.sql.store import SqlTrackingStore
-from tests.store.conftest import PG_ADMIN_URI
+from tests.store.connections import ConnectionKiller
 
 
 def _terminate_other_backends(uri: str) -> int:
-    name = sa.make_url(uri).database
-    admin = sa.create_engine(db.normalize_db_uri(PG_ADMIN_URI), isolation_level="AUTOCOMMIT")
+    killer = ConnectionKiller(uri)
     try:
-        with admin.connect() as conn:
-            return len(
-                conn.exec_driver_sql(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = %(name)s AND pid <> pg_backend_pid()",
-                    {"name": name},
-                ).all()
-            )
+        return killer.kill()
     finally:
-        admin.dispose()
+        killer.close()
 
 
 def test_dropped_connections_are_replaced(postgresql_uri: str, tmp_path: Path) -> None:

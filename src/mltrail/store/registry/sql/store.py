@@ -120,7 +120,7 @@ class SqlRegistryStore(RegistryStore):
 
     # ------------------------------------------------------------------------------------------ plumbing
     def write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in a write transaction, retrying transient errors."""
+        """Run ``fn`` in a write transaction, retrying transient errors and a connection lost before COMMIT."""
 
         def attempt() -> T:
             with db.write_transaction(self.engine) as conn:
@@ -129,13 +129,13 @@ class SqlRegistryStore(RegistryStore):
         return db.with_retries(attempt)
 
     def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in a read transaction, retrying transient errors."""
+        """Run ``fn`` in a read transaction, retrying transient errors and lost connections."""
 
         def attempt() -> T:
             with db.read_transaction(self.engine) as conn:
                 return fn(conn)
 
-        return db.with_retries(attempt)
+        return db.with_retries(attempt, replayable=True)
 
     def _model_row(self, conn: Connection, name: str, lock: bool = False) -> Row[Any]:
         v.validate_model_name(name)

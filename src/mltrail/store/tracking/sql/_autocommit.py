@@ -6,9 +6,11 @@ transaction too). They get their own engine, created in autocommit mode: a conne
 main pool would switch its isolation level on every checkout and back on return, and pay ``pool_pre_ping``'s
 round trip, together about a third of a single ``log-metric`` call's time in the store.
 
-Without the pre-ping a pooled connection the server has dropped fails on first use; the call is then run once
-more on a fresh connection. That is safe because reads have no effect and the write is idempotent: an exactly
-repeated point is skipped, and the summary merge only counts points that were actually inserted.
+Without the pre-ping a pooled connection the server has dropped fails on first use, and a connection can be
+killed under a running statement, whose self-commit then may or may not have happened. Either way the call is
+run again on a fresh connection (:func:`db.with_retries` with ``replayable``, a few times with backoff). That is
+safe because reads have no effect and the write is idempotent: an exactly repeated point is skipped, and the
+summary merge only counts points that were actually inserted.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def engine_for(db_uri: str) -> Engine:
                 max_overflow=20,
                 pool_recycle=3600,
             )
+            db.detect_disconnects(engine)
         return engine
 
 
@@ -48,7 +51,7 @@ def run(engine: Engine, fn: Callable[[Connection], T]) -> T:
     """Run ``fn`` (reads, or one idempotent self-committing write) on an autocommit connection.
 
     Transient lock errors are retried as everywhere (:func:`db.with_retries`); a dropped connection is
-    replaced and ``fn`` run once more.
+    replaced and ``fn`` run again.
     """
 
     def attempt() -> T:
@@ -77,7 +80,7 @@ def first_row(engine: Engine, sql: str, params: dict[str, Any]) -> tuple[Any, ..
             cursor.close()
             return row  # type: ignore[no-any-return]
         except base_error as exc:
-            dropped = engine.dialect.is_disconnect(exc, raw.dbapi_connection, cursor)
+            dropped = engine.dialect.is_disconnect(exc, raw.dbapi_connection, cursor) or db.is_disconnect_error(exc)
             if dropped:  # the server went away: its other pooled connections are likely dead too
                 raw.invalidate(exc)
                 engine.dispose()
@@ -91,10 +94,9 @@ def first_row(engine: Engine, sql: str, params: dict[str, Any]) -> tuple[Any, ..
 
 
 def run_attempts(attempt: Callable[[], T]) -> T:
-    """``attempt()`` with :func:`db.with_retries`, once more after a dropped connection."""
-    try:
-        return db.with_retries(attempt)
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-    return db.with_retries(attempt)
+    """``attempt()`` (replayable: a read or an idempotent write) with :func:`db.with_retries`.
+
+    Raises:
+        MltrailError: TEMPORARILY_UNAVAILABLE when the database stays locked or unreachable through every try.
+    """
+    return db.with_retries(attempt, replayable=True)

@@ -159,12 +159,18 @@ class SqlTrackingStore(TrackingStore):
         self._ensure_default_experiment()
 
     # ------------------------------------------------------------------------------------------ plumbing
-    def _write(self, fn: Callable[[Connection], T]) -> T:
+    def _write(self, fn: Callable[[Connection], T], replayable: bool = False) -> T:
+        """Run ``fn`` in one write transaction, retried on lock errors and on a connection lost before COMMIT.
+
+        ``replayable`` work (running it twice does what running it once does) is also retried when the
+        connection was lost during COMMIT, whose outcome is unknown (:func:`db.with_retries`).
+        """
+
         def attempt() -> T:
             with db.write_transaction(self.engine) as conn:
                 return fn(conn)
 
-        return db.with_retries(attempt)
+        return db.with_retries(attempt, replayable=replayable)
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
         if self._dialect == "postgresql":
@@ -176,7 +182,7 @@ class SqlTrackingStore(TrackingStore):
             with db.read_transaction(self.engine) as conn:
                 return fn(conn)
 
-        return db.with_retries(attempt)
+        return db.with_retries(attempt, replayable=True)
 
     def _lock(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query if self._dialect == "sqlite" else query.with_for_update()
@@ -597,7 +603,10 @@ class SqlTrackingStore(TrackingStore):
                 self._check_models_exist(conn, model_ids)
                 _metrics.write_model_metrics(conn, run_id, run.experiment_id, metric_list, self._dialect)
 
-        self._write(log)
+        # Replayable: exactly repeated points are skipped (and not counted again in the summaries), a param must
+        # keep its value, tags and model metrics are upserted; so a batch whose COMMIT was cut off by a lost
+        # connection is run again rather than failed, without duplicating anything.
+        self._write(log, replayable=True)
 
     def _log_metrics_one_statement(self, run_id: str, metric_list: Sequence[Metric]) -> None:
         """Metrics-only batches where the backend merges summaries in SQL: one autocommit statement."""
