@@ -103,6 +103,28 @@ def models() -> None:
     help="How long a batch may wait for more requests, only while requests are arriving concurrently.",
 )
 @click.option(
+    "--max-body-mb",
+    default=64.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Largest request body in MiB; a bigger one is answered 413 without being read to its end.",
+)
+@click.option(
+    "--body-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds for a request body to arrive after its headers; a slower one is answered 408.",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds for a request's headers to arrive (from connecting, or from the first byte on a reused "
+    "connection); a slower client is disconnected.",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
@@ -119,6 +141,9 @@ def serve(
     enable_batching: bool,
     max_batch_size: int,
     max_batch_wait_ms: float,
+    max_body_mb: float,
+    body_timeout: float,
+    header_timeout: float,
     log_level: str,
 ) -> None:
     """Serve a model over HTTP: /invocations, /ping, /health, /version (MLflow's scoring protocol).
@@ -131,6 +156,8 @@ def serve(
     """
     if env_manager != "local":
         args = ["serve", "-p", str(port), "-h", host, "-w", str(workers), "--log-level", log_level]
+        args += ["--max-body-mb", str(max_body_mb), "--body-timeout", str(body_timeout)]
+        args += ["--header-timeout", str(header_timeout)]
         if timeout is not None:
             args += ["--timeout", str(timeout)]
         if enable_batching:
@@ -151,6 +178,9 @@ def serve(
         max_batch_size=max_batch_size,
         max_batch_wait_ms=max_batch_wait_ms,
         log_level=log_level,
+        max_body_mb=max_body_mb,
+        body_timeout=body_timeout,
+        header_timeout=header_timeout,
     )
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     batching = f", batching up to {max_batch_size} rows" if enable_batching else ""

@@ -9,6 +9,11 @@ batching enabled, DataFrame requests go through an :class:`~mltrail.serving.batc
 request that takes longer than ``timeout`` seconds is answered 504 (the prediction itself cannot be interrupted
 and finishes in its thread); a small request scored on the loop cannot be interrupted either, so if it is
 unexpectedly slow it is answered when it finishes, and the following ones go back to threads.
+
+Every HTTP request reads its body through :mod:`mltrail.serving.limits`: a body over ``max_body_bytes`` is answered
+413 (before it is read when its Content-Length says so) and one that takes over ``body_timeout`` seconds to arrive
+408. Parsing happens after the whole body is in, and only a small body (at most 4 KiB) is parsed on the event loop,
+so ``/ping`` keeps answering while big or slow bodies come in.
 """
 
 from __future__ import annotations
@@ -33,6 +38,15 @@ from mltrail.serving.encode import dumps
 from mltrail.serving.errors import serving_error, with_serving_fields
 from mltrail.serving.formats import CONTENT_TYPE_JSON, parse_content_type
 from mltrail.serving.inline import InlineGate, Stopwatch
+from mltrail.serving.limits import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_MB,
+    MIB,
+    BodyLimits,
+    BodyRejected,
+    call_with_limits,
+    rejection_handler,
+)
 from mltrail.serving.openai import OpenAIRoutes, openai_routes
 from mltrail.serving.scoring import Scorer
 
@@ -51,12 +65,20 @@ class AppOptions:
         enable_batching: combine concurrent DataFrame requests into one predict call.
         max_batch_size: most rows in one combined call.
         max_batch_wait_ms: how long a batch may wait for more requests (only under concurrency).
+        max_body_bytes: largest request body; a bigger one is answered 413.
+        body_timeout: seconds for a request body to arrive after its headers, else 408.
     """
 
     timeout: float = 60.0
     enable_batching: bool = False
     max_batch_size: int = 64
     max_batch_wait_ms: float = 2.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_MB * MIB
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+
+    def body_limits(self) -> BodyLimits:
+        """The request body limits these options set."""
+        return BodyLimits(self.max_body_bytes, self.body_timeout)
 
 
 def _version() -> str:
@@ -203,7 +225,7 @@ def create_app(model: Any, options: AppOptions | None = None) -> Starlette:
 
     Args:
         model: anything with ``predict(data[, params])``; normally :func:`mltrail.pyfunc.load_model`'s result.
-        options: timeout and batching settings.
+        options: timeout, batching and request body settings.
 
     Returns:
         A Starlette app; ``app.state.scoring`` holds the :class:`ScoringApp`.
@@ -226,8 +248,9 @@ def create_app(model: Any, options: AppOptions | None = None) -> Starlette:
         if chat is not None:
             await chat.shutdown()
 
-    app = _ScoringStarlette(routes=routes, lifespan=lifespan)
+    app = _ScoringStarlette(routes=routes, lifespan=lifespan, exception_handlers={BodyRejected: rejection_handler})
     app.state.scoring = scoring
+    app.body_limits = scoring.options.body_limits()
     return app
 
 
@@ -239,17 +262,24 @@ async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> No
 
 
 class _ScoringStarlette(Starlette):
-    """The scoring app: ``POST /invocations`` goes straight to its handler unless middleware was added."""
+    """The scoring app: ``POST /invocations`` goes straight to its handler unless middleware was added.
+
+    Every HTTP request reads its body within :attr:`body_limits` (see :func:`~mltrail.serving.limits.call_with_limits`).
+    """
+
+    body_limits = BodyLimits()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
         if (
-            scope["type"] == "http"
-            and scope["path"] == "/invocations"
+            scope["path"] == "/invocations"
             and scope["method"] == "POST"
             and not scope.get("root_path")
             and not self.user_middleware
         ):
             scope["app"] = self
-            await self.state.scoring.invocations_asgi(scope, receive, send)
+            await call_with_limits(self.state.scoring.invocations_asgi, scope, receive, send, self.body_limits)
             return
-        await super().__call__(scope, receive, send)
+        await call_with_limits(super().__call__, scope, receive, send, self.body_limits)

@@ -34,8 +34,20 @@ from mltrail.models.llm import TASK_CHAT, StopScanner, cut_at_stop, llm_pyfunc_o
 logger = logging.getLogger("mltrail.serving")
 
 JSON = "application/json"
+_INLINE_JSON_BYTES = 4096  # a bigger body is parsed in a worker thread, so the event loop keeps serving
 #: Request fields passed on to the model (OpenAI's names; ``max_completion_tokens`` becomes ``max_tokens``).
 FORWARDED = ("temperature", "max_tokens", "stop", "n", "top_p", "top_k", "frequency_penalty", "presence_penalty")
+
+
+async def loads(raw: bytes) -> Any:
+    """``json.loads(raw)``: on the event loop for a small body, in a worker thread for a big one.
+
+    Raises:
+        ValueError: ``raw`` is not JSON.
+    """
+    if len(raw) <= _INLINE_JSON_BYTES:
+        return json.loads(raw)
+    return await run_in_threadpool(json.loads, raw)
 
 
 def is_chat_model(model: Any) -> bool:
@@ -263,7 +275,7 @@ class OpenAIRoutes:
         """``POST /v1/chat/completions``: a chat.completion, or chat.completion.chunk events with ``stream``."""
         raw = await request.body()
         try:
-            body = json.loads(raw)
+            body = await loads(raw)
         except ValueError as exc:
             return openai_error(f"The request body is not valid JSON: {exc}")
         try:
@@ -294,7 +306,7 @@ class OpenAIRoutes:
         chunk are answered by ``error`` (MLflow's shape).
         """
         try:
-            body = json.loads(raw)
+            body = await loads(raw)
         except ValueError:
             return None
         if not isinstance(body, dict) or body.get("stream") is not True or "messages" not in body:

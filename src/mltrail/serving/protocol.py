@@ -79,4 +79,8 @@ class CoalescingHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
         """Wrap the connection's transport, then let uvicorn set the connection up."""
-        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        super().connection_made(self.wrap_transport(transport))  # type: ignore[arg-type]
+
+    def wrap_transport(self, transport: asyncio.BaseTransport) -> CoalescingTransport:
+        """The wrapper uvicorn writes through (subclasses may return a subclass of :class:`CoalescingTransport`)."""
+        return CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]

@@ -3,6 +3,12 @@
 With one worker the model is loaded in this process before the socket opens, so the first ``/ping`` 200
 means the model is ready. With several, each uvicorn worker process loads it (settings travel in
 ``MLTRAIL_SCORING_SETTINGS``) and they share one listening socket.
+
+Slow or oversized requests are cut off at three points: the header block (``header_timeout``, 64 KiB; in the HTTP
+protocol, :class:`~mltrail.serving.connection.GuardedHTTPProtocol`), the body (``max_body_mb``, ``body_timeout``; in
+the app, :mod:`mltrail.serving.limits`) and the prediction (``timeout``). uvicorn's ``limit_concurrency`` is left
+off: it answers 503 to every request once that many connections are open, ``/ping`` included, which is just what a
+client holding many slow connections would want.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from mltrail.serving.app import AppOptions, create_app
+from mltrail.serving.limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_MB, MIB, HeaderLimits
 
 _SETTINGS_ENV = "MLTRAIL_SCORING_SETTINGS"
 TIMEOUT_ENV = "MLTRAIL_SCORING_SERVER_REQUEST_TIMEOUT"
@@ -44,10 +51,24 @@ class ScoringSettings:
     max_batch_size: int = 64
     max_batch_wait_ms: float = 2.0
     log_level: str = "warning"
+    max_body_mb: float = DEFAULT_MAX_BODY_MB
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     def app_options(self) -> AppOptions:
         """The app's options from these settings."""
-        return AppOptions(self.timeout, self.enable_batching, self.max_batch_size, self.max_batch_wait_ms)
+        return AppOptions(
+            timeout=self.timeout,
+            enable_batching=self.enable_batching,
+            max_batch_size=self.max_batch_size,
+            max_batch_wait_ms=self.max_batch_wait_ms,
+            max_body_bytes=int(self.max_body_mb * MIB),
+            body_timeout=self.body_timeout,
+        )
+
+    def header_limits(self) -> HeaderLimits:
+        """The HTTP protocol's limits on request headers."""
+        return HeaderLimits(header_timeout=self.header_timeout)
 
 
 def load_model(model_uri: str) -> Any:
@@ -95,14 +116,14 @@ def serve(settings: ScoringSettings) -> None:
     """
     import uvicorn
 
-    from mltrail.serving.protocol import CoalescingHTTPProtocol
+    from mltrail.serving.connection import GuardedHTTPProtocol
 
     common: dict[str, Any] = {
         "log_level": settings.log_level,
         "access_log": False,
         "timeout_keep_alive": 30,
         "server_header": False,
-        "http": CoalescingHTTPProtocol,
+        "http": GuardedHTTPProtocol.factory(settings.header_limits()),
         "proxy_headers": False,  # the app never reads the client address or scheme: skip rewriting them per request
     }
     if settings.workers > 1:
