@@ -1,14 +1,19 @@
-"""A real mltrail server on a free loopback port, run by uvicorn in a background thread."""
+"""A real mltrail server on a free loopback port: in a background thread, or as an ``mltrail server`` process."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from mltrail.server.run import ServerSettings, build_app, prepare
@@ -47,3 +52,101 @@ def live_server(tmp_path: Path, backend_store_uri: str | None = None, **settings
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class ServerProcess:
+    """``mltrail server`` as a subprocess in its own process group (its workers included), for crash tests.
+
+    Args:
+        root: working directory; the server's output goes to ``root/server-<n>.log``.
+        backend_store_uri: the database (default: ``sqlite:///root/db.sqlite``).
+        workers: worker processes (``--workers``).
+        port: the port (default: a free one); a restart keeps it.
+    """
+
+    def __init__(self, root: Path, backend_store_uri: str | None = None, workers: int = 1, port: int = 0) -> None:
+        self.root = root
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{root / 'db.sqlite'}"
+        self.workers = workers
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.logs: list[Path] = []
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> str:
+        """Start the server and wait until ``/health`` answers; return its base URL.
+
+        Raises:
+            RuntimeError: when it exits or does not answer within ``timeout`` seconds (with its output).
+        """
+        command = [sys.executable, "-c", "from mltrail.cli.main import main; main()", "server"]
+        command += ["--port", str(self.port), "--workers", str(self.workers)]
+        command += [
+            "--backend-store-uri",
+            self.backend_store_uri,
+            "--artifacts-destination",
+            str(self.root / "artifacts"),
+        ]
+        log = self.root / f"server-{len(self.logs)}.log"
+        self.logs.append(log)
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                command, cwd=self.root, stdout=out, stderr=subprocess.STDOUT, env=os.environ, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self.url
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.kill()
+                raise RuntimeError(f"server did not start: {log.read_text(errors='replace')}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL the server's whole process group (supervisor and workers) and wait for the supervisor."""
+        if self.process is None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+        self._wait_group_gone()
+
+    def stop(self) -> None:
+        """Stop the server gracefully (SIGTERM to the group), killing it if it does not exit within 20 s."""
+        if self.process is None or self.process.poll() is not None:
+            self.kill()
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+    def _wait_group_gone(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+
+    def output(self) -> str:
+        """Everything the server printed, across restarts."""
+        return "".join(log.read_text(errors="replace") for log in self.logs if log.exists())
+
+
+@contextmanager
+def server_process(root: Path, backend_store_uri: str | None = None, workers: int = 1) -> Iterator[ServerProcess]:
+    """A started :class:`ServerProcess`, stopped at the end of the block."""
+    server = ServerProcess(root, backend_store_uri, workers)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

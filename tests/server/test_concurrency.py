@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.server.live import free_port
+from tests.server.live import server_process
+from tests.server.load import API, Writer, check_acknowledged, create_runs, run_writers
 
-API = "/api/2.0/mlflow"
 WRITERS = 8
 BATCHES = 15
 POINTS_PER_BATCH = 100
@@ -24,63 +21,8 @@ POINTS_PER_BATCH = 100
 @pytest.fixture(scope="module")
 def multi_worker_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``mltrail server --workers 2`` as a subprocess, so two processes write one SQLite file."""
-    root = tmp_path_factory.mktemp("concurrency")
-    port = free_port()
-    command = [
-        sys.executable,
-        "-c",
-        "from mltrail.cli.main import main; main()",
-        "server",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'db.sqlite'}",
-        "--artifacts-destination",
-        str(root / "artifacts"),
-    ]
-    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            output = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"server did not start: {output}")
-        time.sleep(0.05)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _post(client: httpx.Client, path: str, body: dict) -> dict:
-    response = client.post(f"{API}{path}", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _writer(url: str, run_id: str, writer: int) -> None:
-    with httpx.Client(base_url=url, timeout=60) as client:
-        for batch in range(BATCHES):
-            metrics = [
-                {"key": f"w{writer}", "value": float(i), "timestamp": batch * 1000 + i, "step": batch * 1000 + i}
-                for i in range(POINTS_PER_BATCH)
-            ]
-            _post(client, "/runs/log-batch", {"run_id": run_id, "metrics": metrics})
-            _post(
-                client,
-                "/runs/log-metric",
-                {"run_id": run_id, "key": "single", "value": writer, "timestamp": batch, "step": writer * 100 + batch},
-            )
-            _post(client, "/runs/set-tag", {"run_id": run_id, "key": f"tag{writer}", "value": str(batch)})
+    with server_process(tmp_path_factory.mktemp("concurrency"), workers=2) as server:
+        yield server.url
 
 
 def _history_length(client: httpx.Client, run_id: str, key: str) -> int:
@@ -89,16 +31,20 @@ def _history_length(client: httpx.Client, run_id: str, key: str) -> int:
     return len(response.json().get("metrics", []))
 
 
+def _write(url: str, run_ids: list[str]) -> None:
+    """Every writer writes all its rounds, each write answered 200, each acknowledged write stored."""
+    writers = [Writer(url, run_ids[w % len(run_ids)], w, POINTS_PER_BATCH) for w in range(WRITERS)]
+    acknowledged = run_writers(writers, rounds=BATCHES)
+    assert [f for w in writers for f in w.failures] == []
+    assert sum(w.transport_errors for w in writers) == 0
+    with httpx.Client(base_url=url, timeout=60) as client:
+        check_acknowledged(client, acknowledged)
+
+
 def test_many_writers_to_many_runs(multi_worker_server: str) -> None:
     with httpx.Client(base_url=multi_worker_server, timeout=60) as client:
-        experiment_id = _post(client, "/experiments/create", {"name": "many-runs"})["experiment_id"]
-        run_ids = [
-            _post(client, "/runs/create", {"experiment_id": experiment_id})["run"]["info"]["run_id"]
-            for _ in range(WRITERS)
-        ]
-        with ThreadPoolExecutor(WRITERS) as pool:
-            for future in [pool.submit(_writer, multi_worker_server, run_ids[w], w) for w in range(WRITERS)]:
-                future.result()
+        run_ids = create_runs(client, "many-runs", WRITERS)
+        _write(multi_worker_server, run_ids)
         for writer, run_id in enumerate(run_ids):
             assert _history_length(client, run_id, f"w{writer}") == BATCHES * POINTS_PER_BATCH
             assert _history_length(client, run_id, "single") == BATCHES
@@ -106,17 +52,14 @@ def test_many_writers_to_many_runs(multi_worker_server: str) -> None:
 
 def test_many_writers_to_one_run(multi_worker_server: str) -> None:
     with httpx.Client(base_url=multi_worker_server, timeout=60) as client:
-        experiment_id = _post(client, "/experiments/create", {"name": "one-run"})["experiment_id"]
-        run_id = _post(client, "/runs/create", {"experiment_id": experiment_id})["run"]["info"]["run_id"]
-        with ThreadPoolExecutor(WRITERS) as pool:
-            for future in [pool.submit(_writer, multi_worker_server, run_id, w) for w in range(WRITERS)]:
-                future.result()
+        [run_id] = create_runs(client, "one-run", 1)
+        _write(multi_worker_server, [run_id])
         for writer in range(WRITERS):
             assert _history_length(client, run_id, f"w{writer}") == BATCHES * POINTS_PER_BATCH
         assert _history_length(client, run_id, "single") == WRITERS * BATCHES
         run = client.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]
         tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
-        assert all(tags[f"tag{w}"] == str(BATCHES - 1) for w in range(WRITERS))
+        assert all(tags[f"t{w}.{BATCHES - 1}"] == str(BATCHES - 1) for w in range(WRITERS))
         latest = {m["key"]: m for m in run["data"]["metrics"]}
         assert latest["w0"]["step"] == (BATCHES - 1) * 1000 + POINTS_PER_BATCH - 1
 

@@ -240,20 +240,24 @@ def _uncommitted(exc: BaseException) -> bool:
 
 #: How many times :func:`with_retries` replayed work in this process, by cause (``lock``, ``disconnect``).
 retry_counts: Counter[str] = Counter()
+#: How long :func:`with_retries` keeps reconnecting after lost connections: long enough for a server restart or
+#: a failover, or for a DBA killing sessions in a loop, yet well under a client's request timeout (MLflow: 120 s).
+RECONNECT_SECONDS = 10.0
 
 
 def with_retries(fn: Callable[[], T], attempts: int = 8, *, replayable: bool = False) -> T:
     """Run ``fn`` and retry it, with jittered backoff, on transient errors and lost connections.
 
-    A lock, deadlock or serialization failure leaves nothing applied, so it is always retried. A lost connection
-    is retried on a fresh one (the pool discards the dead ones) when that cannot apply the work twice: the error
-    was raised before COMMIT was sent (marked by :func:`write_transaction`; the server rolls back a transaction
-    whose connection is gone), or ``fn`` is ``replayable``. When the connection was lost during COMMIT (or under
-    a self-committing statement) the outcome is unknown, and work that is not replayable is not run again.
+    A lock, deadlock or serialization failure leaves nothing applied, so it is always retried (``attempts``
+    tries). A lost connection is retried on a fresh one (the pool discards the dead ones), for up to
+    :data:`RECONNECT_SECONDS`, when that cannot apply the work twice: the error was raised before COMMIT was sent
+    (marked by :func:`write_transaction`; the server rolls back a transaction whose connection is gone), or
+    ``fn`` is ``replayable``. When the connection was lost during COMMIT (or under a self-committing statement)
+    the outcome is unknown, and work that is not replayable is not run again.
 
     Args:
         fn: a function that runs one whole transaction (or one self-committing statement).
-        attempts: how many tries before giving up.
+        attempts: how many tries after lock errors before giving up.
         replayable: whether running ``fn`` again after it may have committed has the same effect as once: reads,
             and idempotent writes such as log-batch (exact repeats of points are skipped, params must keep their
             value, tags are upserted).
@@ -263,16 +267,24 @@ def with_retries(fn: Callable[[], T], attempts: int = 8, *, replayable: bool = F
 
     Raises:
         MltrailError: TEMPORARILY_UNAVAILABLE (HTTP 503, which clients retry) when the database stays locked or
-            unreachable through every attempt, or the connection was lost while committing work that is not
+            unreachable through every try, or the connection was lost while committing work that is not
             replayable.
         DBAPIError: any other database error, unchanged.
     """
-    for attempt in range(attempts):
+    locked = lost = 0
+    deadline = 0.0  # set at the first lost connection
+    while True:
         try:
             return fn()
         except DBAPIError as exc:
             if is_transient(exc):
-                cause = "lock"
+                locked += 1
+                if locked >= attempts:
+                    raise MltrailError(
+                        f"The database is locked, please retry: {exc.orig}", TEMPORARILY_UNAVAILABLE
+                    ) from exc
+                cause, tries = "lock", locked
+                _logger.debug("Retrying a transaction after %s (try %d)", exc.orig, tries)
             elif is_disconnect(exc):
                 if not (replayable or _uncommitted(exc)):
                     raise MltrailError(
@@ -280,24 +292,18 @@ def with_retries(fn: Callable[[], T], attempts: int = 8, *, replayable: bool = F
                         f"applied: {exc.orig}",
                         TEMPORARILY_UNAVAILABLE,
                     ) from exc
-                cause = "disconnect"
+                lost += 1
+                deadline = deadline or time.monotonic() + RECONNECT_SECONDS
+                if time.monotonic() >= deadline:
+                    raise MltrailError(
+                        f"The database is unreachable, please retry: {exc.orig}", TEMPORARILY_UNAVAILABLE
+                    ) from exc
+                cause, tries = "disconnect", lost
+                _logger.warning("Database connection lost (%s); retrying on a new one (try %d)", exc.orig, lost)
             else:
                 raise
-            if attempt == attempts - 1:
-                what = "locked" if cause == "lock" else "unreachable"
-                raise MltrailError(
-                    f"The database is {what}, please retry: {exc.orig}", TEMPORARILY_UNAVAILABLE
-                ) from exc
             retry_counts[cause] += 1
-            delay = min(0.5, 0.01 * (2**attempt)) * (0.5 + random.random())
-            if cause == "disconnect":
-                _logger.warning(
-                    "Database connection lost (%s); retrying on a new one (attempt %d)", exc.orig, attempt + 1
-                )
-            else:
-                _logger.debug("Retrying a transaction after %s (attempt %d)", exc.orig, attempt + 1)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+            time.sleep(min(0.5, 0.01 * (2 ** (tries - 1))) * (0.5 + random.random()))
 
 
 @contextmanager
@@ -362,7 +368,7 @@ def ensure_schema(engine: Engine, script_location: str, head: str, version_table
     key = (engine.url.render_as_string(hide_password=False), version_table)
     if key in _schema_ready and engine.url.database not in (None, "", ":memory:"):
         return
-    if current_revision(engine, version_table) != head:
+    if with_retries(lambda: current_revision(engine, version_table), replayable=True) != head:
         with_retries(lambda: _upgrade(engine, script_location, version_table, head), attempts=4)
     _schema_ready.add(key)
 
