@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE, MltrailError
+from mltrail.errors import DEADLINE_EXCEEDED, INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE, MltrailError
 
 _logger = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ def create_engine(db_uri: str) -> Engine:
     backend = url.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url)
-    # pool_pre_ping costs one cheap round trip per checkout but means a write never has to be retried after the
-    # server dropped a connection mid-statement (a retry then could apply it twice).
+    # pool_pre_ping costs one cheap round trip per checkout but replaces a connection the server dropped while it
+    # sat in the pool before any work is sent on it. One lost during the work is retried by with_retries (which
+    # knows whether COMMIT was sent, so a replay never applies a transaction twice).
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 3600}
     if backend == "mysql":
         if "charset" not in url.query:
@@ -267,8 +268,8 @@ def with_retries(fn: Callable[[], T], attempts: int = 8, *, replayable: bool = F
 
     Raises:
         MltrailError: TEMPORARILY_UNAVAILABLE (HTTP 503, which clients retry) when the database stays locked or
-            unreachable through every try, or the connection was lost while committing work that is not
-            replayable.
+            unreachable through every try; DEADLINE_EXCEEDED (HTTP 504, retried by clients only for idempotent
+            calls) when the connection was lost while committing work that is not replayable.
         DBAPIError: any other database error, unchanged.
     """
     locked = lost = 0
@@ -287,10 +288,11 @@ def with_retries(fn: Callable[[], T], attempts: int = 8, *, replayable: bool = F
                 _logger.debug("Retrying a transaction after %s (try %d)", exc.orig, tries)
             elif is_disconnect(exc):
                 if not (replayable or _uncommitted(exc)):
+                    # Not 503: clients retry that for any call, trusting that the server did nothing.
                     raise MltrailError(
                         "The database connection was lost while committing; the change may or may not have been "
                         f"applied: {exc.orig}",
-                        TEMPORARILY_UNAVAILABLE,
+                        DEADLINE_EXCEEDED,
                     ) from exc
                 lost += 1
                 deadline = deadline or time.monotonic() + RECONNECT_SECONDS

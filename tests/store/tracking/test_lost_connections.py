@@ -2,7 +2,7 @@
 
 A connection killed before COMMIT leaves nothing applied, so the transaction is run again. A connection lost
 while committing leaves the outcome unknown: log-batch is replayable (exact repeats are skipped and not counted
-again), other writes answer TEMPORARILY_UNAVAILABLE instead of risking a second copy.
+again), other writes answer DEADLINE_EXCEEDED (504) instead of risking a second copy.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from mltrail.entities import Metric, Param, RunTag
-from mltrail.errors import TEMPORARILY_UNAVAILABLE, MltrailError
+from mltrail.errors import DEADLINE_EXCEEDED, TEMPORARILY_UNAVAILABLE, MltrailError
 from mltrail.store import db
 from mltrail.store.tracking.sql import _autocommit
 from mltrail.store.tracking.sql.store import SqlTrackingStore
@@ -102,6 +102,18 @@ def test_log_batch_killed_mid_transaction_is_replayed_once(
     assert [m.step for m in store.get_metric_history(run_id, "m")] == list(range(50))
 
 
+def test_a_create_killed_before_commit_is_retried(server_uri: str, killer: ConnectionKiller, tmp_path: Path) -> None:
+    store = SqlTrackingStore(server_uri, str(tmp_path))
+    name = f"created-after-a-kill-{uuid.uuid4().hex}"
+    inserts = re.compile(r"^\s*INSERT INTO [`\"]?(experiments|runs)[`\"]? ", re.IGNORECASE)
+    with kill_before(store.engine, killer, lambda sql: bool(inserts.match(sql)), times=2):
+        exp_id = store.create_experiment(name)  # not replayable, but nothing was committed: run again
+        run_id = store.create_run(exp_id, "u", 0, [], "r").info.run_id
+    assert killer.kills == 2
+    assert store.get_experiment_by_name(name) is not None
+    assert [r.info.run_id for r in store.search_runs([exp_id])] == [run_id]  # one run, not two
+
+
 def test_metrics_only_batch_on_a_killed_autocommit_connection(
     server_uri: str, killer: ConnectionKiller, tmp_path: Path
 ) -> None:
@@ -142,7 +154,7 @@ def test_commit_applied_but_its_answer_lost(
     with pytest.raises(MltrailError) as info:  # not replayable: a second attempt could create a second one
         store.create_experiment(name)
     assert lost == [1]
-    assert info.value.error_code == TEMPORARILY_UNAVAILABLE
+    assert info.value.error_code == DEADLINE_EXCEEDED  # not 503: that promises the server did nothing
     assert "may or may not have been applied" in info.value.message
     assert store.get_experiment_by_name(name) is not None
 
