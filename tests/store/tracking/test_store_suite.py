@@ -350,10 +350,20 @@ class TrackingStoreSuite:
         tracking_store.log_batch(a, metrics=[Metric("m", float(i), 100 + i, i) for i in range(10)])
         tracking_store.log_batch(b, metrics=[Metric("m", float(i), 100 + i, i) for i in range(3)])
         sampled = tracking_store.get_metric_history_bulk_interval([a], "m", max_results=5)
-        assert [m.step for m in sampled] == [0, 2, 4, 6, 8, 9]
+        # MLflow 3.17's sampling: the first row of each of 5 NTILE buckets, the last row replacing the last
+        assert [m.step for m in sampled] == [0, 2, 4, 6, 9]
         assert all(m.run_id == a for m in sampled)
         both = tracking_store.get_metric_history_bulk_interval([a, b], "m", max_results=5)
-        assert [m.step for m in both if m.run_id == b] == [0, 2]  # steps are sampled across all runs
+        assert [m.step for m in both if m.run_id == b] == [0, 1, 2]  # each run is sampled on its own
+        assert [m.step for m in both if m.run_id == a] == [0, 2, 4, 6, 9]
+        for limit in (1, 2, 3, 7, 9, 10, 11):
+            points = tracking_store.get_metric_history_bulk_interval([a], "m", max_results=limit)
+            assert len(points) == min(limit, 10)  # never more than max_results per run
+            assert points[-1].step == 9 and (limit == 1 or points[0].step == 0)
+        # many values at one step stay bounded too
+        tracking_store.log_batch(b, metrics=[Metric("m", float(i), 1000 + i, 1) for i in range(50)])
+        crowded = tracking_store.get_metric_history_bulk_interval([b], "m", max_results=4)
+        assert len(crowded) == 4 and crowded[0].step == 0 and crowded[-1].step == 2
         ranged = tracking_store.get_metric_history_bulk_interval([a], "m", max_results=100, start_step=3, end_step=5)
         assert [m.step for m in ranged] == [3, 4, 5]
         with expect(INVALID_PARAMETER_VALUE):

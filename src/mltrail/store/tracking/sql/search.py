@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import psycopg as _psycopg_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from mltrail.entities import DATASET_CONTEXT_TAG, DatasetSummary, LoggedModelStatus, Metric, ViewType
+from mltrail.entities import DATASET_CONTEXT_TAG, DatasetSummary, LoggedModelStatus, ViewType
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 from mltrail.search.ast import And, Comparison, Expr, Identifier, Or, OrderBy
 from mltrail.search.grammar import parse_filter, parse_order_by
@@ -35,7 +35,6 @@ from mltrail.store.tracking.sql.tables import (
     logged_model_params,
     logged_model_tags,
     logged_models,
-    metrics,
     params,
     runs,
     tags,
@@ -598,87 +597,3 @@ def search_datasets(conn: Connection, experiment_ids: Sequence[int]) -> list[Dat
         .limit(MAX_DATASET_SUMMARIES)
     )
     return [DatasetSummary(str(r[0]), r[1], r[2], r[3]) for r in conn.execute(query)]
-
-
-# ---------------------------------------------------------------------------------------- metric charts
-def sampled_steps(
-    steps_per_run: dict[str, list[int]], max_results: int, start_step: int | None, end_step: int | None
-) -> set[int]:
-    """MLflow's step sampling: ``max_results`` evenly spaced steps plus every run's min and max step.
-
-    Args:
-        steps_per_run: the distinct steps each run logged, sorted.
-        max_results: how many steps to sample from the range.
-        start_step: first step of the range (inclusive), or None for 0.
-        end_step: last step of the range (inclusive), or None for the largest step logged.
-
-    Returns:
-        The steps to return.
-    """
-    all_steps = sorted({s for steps in steps_per_run.values() for s in steps})
-    if not all_steps:
-        return set()
-    lo = 0 if start_step is None else start_step
-    hi = all_steps[-1] if end_step is None else end_step
-    bounds = {s for steps in steps_per_run.values() if steps for s in (steps[0], steps[-1]) if lo <= s <= hi}
-    in_range = [s for s in all_steps if lo <= s <= hi]
-    if len(in_range) <= max_results:
-        return set(in_range) | bounds
-    interval = len(in_range) / max_results
-    picked = {in_range[int(i * interval)] for i in range(max_results)}
-    picked.add(in_range[-1])
-    return picked | bounds
-
-
-def sample_metric_history(
-    conn: Connection,
-    store: Any,
-    run_ids: list[str],
-    metric_key: str,
-    max_results: int,
-    start_step: int | None,
-    end_step: int | None,
-) -> list[Metric]:
-    """Points of the sampled steps for each run (``get_metric_history_bulk_interval``), three queries in all."""
-    for run_id in run_ids:
-        store._run_row(conn, run_id)
-    if not run_ids:
-        return []
-    m = metrics
-    steps_per_run: dict[str, list[int]] = {r: [] for r in run_ids}
-    distinct = (
-        sa.select(m.c.run_uuid, m.c.step)
-        .distinct()
-        .where(m.c.run_uuid.in_(run_ids), m.c.key == metric_key)
-        .order_by(m.c.run_uuid, m.c.step)
-    )
-    for r in conn.execute(distinct):
-        steps_per_run[r.run_uuid].append(int(r.step))
-    wanted = sorted(sampled_steps(steps_per_run, max_results, start_step, end_step))
-    if not wanted:
-        return []
-    dialect = _dialect.dialect_name(conn)
-    rows = conn.execute(
-        sa.select(m.c.run_uuid, m.c.step, m.c.timestamp, m.c.value, m.c.is_nan)
-        .where(m.c.run_uuid.in_(run_ids), m.c.key == metric_key, m.c.step.in_(wanted))
-        .order_by(m.c.run_uuid, m.c.step, m.c.timestamp, m.c.value)
-    ).all()
-    by_run: dict[str, list[Metric]] = {r: [] for r in run_ids}
-    for r in rows:
-        value = _dialect.load_float(r.value, bool(r.is_nan), dialect)
-        by_run[r.run_uuid].append(Metric(metric_key, value, int(r.timestamp), int(r.step), run_id=r.run_uuid))
-    per_run_max = max(max_results, len(wanted))
-    result: list[Metric] = []
-    for run_id in run_ids:
-        points = by_run[run_id]
-        result.extend(points[i] for i in _evenly_spaced(len(points), per_run_max))
-    return result
-
-
-def _evenly_spaced(total: int, count: int) -> list[int]:
-    if total <= count:
-        return list(range(total))
-    if count == 1:
-        return [total - 1]
-    step = (total - 1) / (count - 1)
-    return sorted({round(i * step) for i in range(count)})

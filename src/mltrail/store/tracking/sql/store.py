@@ -61,7 +61,16 @@ from mltrail.store.tracking.base import (
 )
 from mltrail.store.tracking.downsample import DEFAULT_MAX_POINTS
 from mltrail.store.tracking.downsample import validate as validate_downsample
-from mltrail.store.tracking.sql import _autocommit, _dialect, _downsample, _load, _metrics, migrations, search
+from mltrail.store.tracking.sql import (
+    _autocommit,
+    _dialect,
+    _downsample,
+    _interval,
+    _load,
+    _metrics,
+    migrations,
+    search,
+)
 from mltrail.store.tracking.sql import tables as tbl
 from mltrail.store.tracking.sql._names import random_name
 from mltrail.store.tracking.sql.tables import (
@@ -734,11 +743,15 @@ class SqlTrackingStore(TrackingStore):
                 f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}.",
                 INVALID_PARAMETER_VALUE,
             )
-        return self._read(
-            lambda conn: search.sample_metric_history(
-                conn, self, list(run_ids), metric_key, max(1, int(max_results)), start_step, end_step
+
+        def sample(conn: Connection) -> list[Metric]:
+            for run_id in run_ids:
+                self._run_row(conn, run_id)
+            return _interval.sample_metric_history(
+                conn, run_ids, metric_key, max(1, int(max_results)), start_step, end_step
             )
-        )
+
+        return self._read(sample)
 
     def get_metric_history_downsampled(
         self,
