@@ -51,6 +51,14 @@ def _split(values: tuple[str, ...]) -> list[str]:
     metavar="ORIGINS",
     help="Origins allowed by CORS, comma-separated. Default: none (no CORS headers).",
 )
+@click.option(
+    "--allowed-artifact-uri",
+    "allowed_artifact_uris",
+    multiple=True,
+    metavar="URI",
+    help="Also accept artifact locations and model sources under this URI prefix or local folder (repeatable, "
+    "comma-separated). Default: only mlflow-artifacts:/, the artifact root and object stores (s3://, gs://, ...).",
+)
 @click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(1), help="Largest JSON body (413).")
 @click.option(
     "--log-level",
@@ -69,6 +77,7 @@ def server(
     workers: int,
     allowed_hosts: tuple[str, ...],
     cors_allowed_origins: tuple[str, ...],
+    allowed_artifact_uris: tuple[str, ...],
     max_body_mb: int,
     log_level: str,
 ) -> None:
@@ -95,6 +104,7 @@ def server(
         workers=workers,
         allowed_hosts=_split(allowed_hosts) or None,
         cors_origins=_split(cors_allowed_origins),
+        allowed_artifact_uris=_split(allowed_artifact_uris),
         max_body_mb=max_body_mb,
         log_level=log_level,
     )

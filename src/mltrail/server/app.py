@@ -16,7 +16,13 @@ from starlette.routing import BaseRoute, Route
 from mltrail.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MltrailError
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import Endpoint, ExactPathRouter
-from mltrail.server.middleware import BodyLimitMiddleware, HostCheckMiddleware, cors_middleware
+from mltrail.server.middleware import (
+    BodyLimitMiddleware,
+    HostCheckMiddleware,
+    OriginCheckMiddleware,
+    SecurityHeadersMiddleware,
+    cors_middleware,
+)
 from mltrail.server.protocol import check_json_content_type, dumps, parse_body, parse_query
 
 logger = logging.getLogger("mltrail.server")
@@ -87,10 +93,12 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    allow = (getattr(exc, "headers", None) or {}).get("Allow")
     return Response(
         dumps({"error_code": "BAD_REQUEST", "message": f"Method {request.method} not allowed for {request.url.path}"}),
         status_code=405,
         media_type=JSON,
+        headers={"Allow": allow} if allow else None,
     )
 
 
@@ -119,7 +127,9 @@ def create_app(
         *ui.routes(),  # last: the web UI's catch-all (never API paths)
     ]
     middleware = [
+        Middleware(SecurityHeadersMiddleware),
         Middleware(HostCheckMiddleware, allowed_hosts=allowed_hosts),
+        Middleware(OriginCheckMiddleware, allowed_origins=list(cors_origins or ())),
         Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, exempt_prefixes=artifacts.STREAMING_PREFIXES),
     ]
     if cors_origins:

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from mltrail.errors import MltrailError
+from mltrail.server.uri_policy import ArtifactUriPolicy
 
 if TYPE_CHECKING:
     from mltrail.store.artifacts.base import ArtifactRepository
@@ -27,12 +28,15 @@ class ServerContext:
         serve_artifacts: whether the artifact proxy is on; new experiments then get ``mlflow-artifacts:/<id>``.
         default_artifact_root: the artifact root for new experiments (defaults to ``mlflow-artifacts:/`` when
             serving artifacts, else to ``artifacts_destination``).
+        allowed_artifact_uris: URI prefixes (or local folders) the operator allows as artifact locations and
+            model sources beyond the server's own storage (see :mod:`mltrail.server.uri_policy`).
     """
 
     backend_store_uri: str
     artifacts_destination: str
     serve_artifacts: bool = True
     default_artifact_root: str | None = None
+    allowed_artifact_uris: tuple[str, ...] = ()
 
     @property
     def artifact_root(self) -> str:
@@ -40,6 +44,13 @@ class ServerContext:
         if self.default_artifact_root:
             return self.default_artifact_root
         return "mlflow-artifacts:/" if self.serve_artifacts else self.artifacts_destination
+
+    @cached_property
+    def uri_policy(self) -> ArtifactUriPolicy:
+        """Which artifact locations and model sources this server accepts and opens."""
+        return ArtifactUriPolicy.for_roots(
+            (self.artifacts_destination, self.default_artifact_root), self.allowed_artifact_uris
+        )
 
     @cached_property
     def tracking_store(self) -> TrackingStore:
@@ -63,7 +74,13 @@ class ServerContext:
         return get_artifact_repository(self.artifacts_destination)
 
     def repository_for(self, artifact_uri: str) -> tuple[ArtifactRepository, str]:
-        """The repository and root-relative prefix that hold ``artifact_uri`` (a run's or a model's root)."""
+        """The repository and root-relative prefix that hold ``artifact_uri`` (a run's or a model's root).
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for a location the server's URI policy does not open (an
+                ``http://`` location stored by an import, a local path outside the artifact roots, ...).
+        """
+        self.uri_policy.check(artifact_uri)
         if artifact_uri.startswith(PROXY_SCHEME):
             if not self.serve_artifacts:
                 raise MltrailError.invalid_parameter_value(

@@ -122,3 +122,97 @@ def cors_middleware(origins: Sequence[str]) -> Middleware:
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["*"],
     )
+
+
+_STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _without_port(authority: str, default_ports: tuple[str, ...]) -> str:
+    """``authority`` without a trailing ``:port`` that is one of ``default_ports`` (IPv6 brackets kept)."""
+    name, colon, port = authority.rpartition(":")
+    if colon and port in default_ports and (name.endswith("]") or ":" not in name):
+        return name
+    return authority
+
+
+def _origin_authority(origin: str) -> str | None:
+    """``host[:port]`` of an ``Origin`` header, lower-cased, without the scheme's default port; None if opaque."""
+    scheme, sep, authority = origin.strip().lower().partition("://")
+    if not sep or not authority or "/" in authority or scheme not in _DEFAULT_PORTS:
+        return None  # "null" (sandboxed frames, file: pages) and anything malformed
+    return _without_port(authority, (_DEFAULT_PORTS[scheme],))
+
+
+def _host_authority(host: str) -> str:
+    """``host[:port]`` of a ``Host`` header, lower-cased, without a default port (80 or 443)."""
+    return _without_port(host.strip().lower(), ("80", "443"))
+
+
+class OriginCheckMiddleware:
+    """Refuse cross-origin state-changing requests: no cross-site request forgery.
+
+    A browser sends ``Origin`` with every ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` it makes for a page; a page
+    on another site can make a user's browser send such requests to a server on their network (an artifact
+    ``PUT`` needs no CORS preflight when its content type is plain, and neither does a JSON-looking ``text/plain``
+    POST). Such a request is answered 403 unless its origin is the server's own (the ``Origin`` names the
+    ``Host`` the request was sent to) or one of ``allowed_origins`` (``--cors-allowed-origins``). Requests
+    without ``Origin`` (scripts, the mlflow client, curl) are not from a browser page and pass.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_origins: Sequence[str] = ()) -> None:
+        self.app = app
+        self.allowed = {o.strip().rstrip("/").lower() for o in allowed_origins}
+
+    def _allowed(self, origin: str, host: str) -> bool:
+        if "*" in self.allowed or origin.strip().rstrip("/").lower() in self.allowed:
+            return True
+        authority = _origin_authority(origin)
+        return authority is not None and authority == _host_authority(host)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in _STATE_CHANGING_METHODS:
+            origin = host = None
+            for key, value in scope["headers"]:
+                if key == b"origin":
+                    origin = value.decode("latin-1")
+                elif key == b"host":
+                    host = value.decode("latin-1")
+            if origin is not None and not self._allowed(origin, host or ""):
+                message = (
+                    f"Cross-origin request from {origin!r} refused: the server only accepts state-changing "
+                    "requests from its own pages and the origins in --cors-allowed-origins."
+                )
+                await _send_json(send, 403, {"error_code": "PERMISSION_DENIED", "message": message})
+                return
+        await self.app(scope, receive, send)
+
+
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"SAMEORIGIN"))
+
+
+class SecurityHeadersMiddleware:
+    """Add ``X-Content-Type-Options: nosniff`` and ``X-Frame-Options: SAMEORIGIN`` to every response.
+
+    ``nosniff`` stops a browser from running an API answer or an artifact as HTML or script because its bytes
+    look like it; ``SAMEORIGIN`` keeps other sites from framing the UI (clickjacking). A header the response
+    already sets is left as it is.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {key.lower() for key, _ in headers}
+                headers.extend(item for item in _SECURITY_HEADERS if item[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

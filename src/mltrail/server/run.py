@@ -30,6 +30,7 @@ class ServerSettings:
     workers: int = 1
     allowed_hosts: list[str] | None = None
     cors_origins: list[str] = field(default_factory=list)
+    allowed_artifact_uris: list[str] = field(default_factory=list)
     max_body_mb: int = 64
     log_level: str = "warning"
 
@@ -57,6 +58,7 @@ def build_app(settings: ServerSettings) -> Starlette:
         artifacts_destination=settings.artifacts_destination,
         serve_artifacts=settings.serve_artifacts,
         default_artifact_root=settings.default_artifact_root,
+        allowed_artifact_uris=tuple(settings.allowed_artifact_uris),
     )
     return create_app(
         ctx,

@@ -7,7 +7,6 @@ chunk by chunk, so server memory does not grow with artifact size.
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import posixpath
 import tempfile
@@ -22,24 +21,60 @@ from starlette.routing import BaseRoute, Route
 
 from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.server.context import ServerContext
+from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import dumps
-from mltrail.store.artifacts.base import ArtifactRepository, validate_relative_path
+from mltrail.store.artifacts.base import ArtifactRepository
 
 CHUNK_SIZE = 1024 * 1024
 _PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 #: Paths whose bodies stream and are exempt from the JSON body limit.
 STREAMING_PREFIXES = tuple(p + "/artifacts" for p in _PREFIXES) + tuple(p + "/mpu" for p in _PREFIXES)
 
-_TEXT_TYPES = {"MLmodel", "MLproject"}
+#: Extensions (and extension-less names) sent as ``text/plain``, as MLflow's ``get_text_extensions`` lists them.
+TEXT_EXTENSIONS = frozenset(
+    {
+        *("txt", "log", "err", "cfg", "conf", "cnf", "cf", "ini", "properties", "prop", "hocon", "toml"),
+        *("yaml", "yml", "xml", "json", "js", "py", "py3", "csv", "tsv", "md", "rst", "ipynb"),
+        *("MLmodel", "MLproject"),
+    }
+)
+#: The other types sent by name; anything else is ``application/octet-stream`` (never sniffed: ``nosniff``).
+_KNOWN_TYPES = {
+    "html": "text/html",
+    "htm": "text/html",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "bmp": "image/bmp",
+    "webp": "image/webp",
+    "svg": "image/svg+xml",
+    "ico": "image/vnd.microsoft.icon",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "pdf": "application/pdf",
+    "parquet": "application/octet-stream",
+    "zip": "application/zip",
+    "gz": "application/gzip",
+    "mp4": "video/mp4",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+}
 
 
 def guess_mime_type(path: str) -> str:
-    """The Content-Type MLflow sends for a file name (``text/plain`` for MLmodel and YAML)."""
+    """The Content-Type MLflow sends for an artifact file name.
+
+    Text-like files (MLflow's text extensions, ``MLmodel``, ``MLproject``) are ``text/plain``, HTML is
+    ``text/html``, images by type, anything else ``application/octet-stream``. The table is fixed rather than
+    read from the system's ``mime.types``, so the answer does not depend on the machine.
+    """
     name = posixpath.basename(path)
-    if name in _TEXT_TYPES or name.endswith((".yaml", ".yml", ".txt", ".log", ".md", ".py")):
+    stem, dot, extension = name.rpartition(".")
+    key = extension if dot and stem else name
+    if key in TEXT_EXTENSIONS:
         return "text/plain"
-    mime, _ = mimetypes.guess_type(name)
-    return mime or "application/octet-stream"
+    return _KNOWN_TYPES.get(key.lower(), "application/octet-stream")
 
 
 def _error(error: MltrailError) -> Response:
@@ -77,6 +112,8 @@ async def stream_file(repo: ArtifactRepository, path: str) -> Response:
     headers = {
         "Content-Disposition": _content_disposition(filename),
         "X-Content-Type-Options": "nosniff",
+        # An artifact opened directly in a browser runs no script and loads nothing (stored XSS via HTML/SVG).
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
         "Content-Length": str(os.path.getsize(local)),
     }
 
@@ -135,7 +172,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
 
     async def artifact(request: Request) -> Response:
         try:
-            path = validate_relative_path(request.path_params["artifact_path"])
+            path = artifact_request_path(request.path_params["artifact_path"], allow_root=request.method == "GET")
             if request.method == "GET":
                 return await stream_file(repo(), path)
             if request.method == "PUT":
@@ -148,7 +185,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
 
     async def listing(request: Request) -> Response:
         try:
-            path = validate_relative_path(request.query_params.get("path"))
+            path = artifact_request_path(request.query_params.get("path"))
             store = repo()
             local = store.local_path(path)
             if local is not None and not os.path.isdir(local):
@@ -165,7 +202,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             run_id = request.query_params.get("run_id") or request.query_params.get("run_uuid")
             if not run_id:
                 raise MltrailError("Missing value for required parameter 'run_id'.", INVALID_PARAMETER_VALUE)
-            path = validate_relative_path(request.query_params.get("path"))
+            path = artifact_request_path(request.query_params.get("path"), allow_root=False)
             run = await run_in_threadpool(ctx.tracking_store.get_run, run_id)
             store, prefix = ctx.repository_for(run.info.artifact_uri)
             return await stream_file(store, posixpath.join(prefix, path) if prefix else path)
@@ -180,7 +217,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
                 raise MltrailError(
                     'Request must include the "artifact_file_path" query parameter.', INVALID_PARAMETER_VALUE
                 )
-            path = validate_relative_path(path)
+            path = artifact_request_path(path, allow_root=False)
             model = await run_in_threadpool(ctx.tracking_store.get_logged_model, request.path_params["model_id"])
             store, prefix = ctx.repository_for(model.artifact_location)
             return await stream_file(store, posixpath.join(prefix, path) if prefix else path)
@@ -202,4 +239,5 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         out.append(
             Route(prefix + "/logged-models/{model_id}/artifacts/files", get_logged_model_artifact, methods=["GET"])
         )
+    out.append(Route("/get-artifact", get_run_artifact, methods=["GET"]))  # where MLflow's own UI reads files
     return out

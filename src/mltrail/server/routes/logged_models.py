@@ -7,8 +7,8 @@ from typing import Any
 from mltrail.entities import LoggedModelStatus, Param, RunTag
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import EndpointTable, key_value_items
+from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import Field
-from mltrail.store.artifacts.base import validate_relative_path
 from mltrail.store.tracking.base import LoggedModelOrderBy
 
 table = EndpointTable()
@@ -128,7 +128,7 @@ def log_logged_model_params(ctx: ServerContext, p: dict[str, Any]) -> None:
 )
 def list_logged_model_artifacts(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """List a logged model's artifacts under a directory."""
-    path = validate_relative_path(p.get("artifact_directory_path"))
+    path = artifact_request_path(p.get("artifact_directory_path"))
     model = ctx.tracking_store.get_logged_model(p["model_id"])
     files = ctx.list_artifacts_under(model.artifact_location, path)
     out: dict[str, Any] = {"root_uri": model.artifact_location}

@@ -22,8 +22,8 @@ from starlette.routing import BaseRoute, Route
 
 from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.server.context import ServerContext
+from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import decode_json_body, dumps
-from mltrail.store.artifacts.base import validate_relative_path
 
 MAX_PARTS = 10_000
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -74,7 +74,8 @@ def routes(ctx: ServerContext, prefixes: tuple[str, ...]) -> list[BaseRoute]:
         name = os.path.basename(str(body.get("path") or "").replace("\\", "/"))
         if not name:
             raise MltrailError("Missing value for required parameter 'path'.", INVALID_PARAMETER_VALUE)
-        relative = validate_relative_path(f"{directory.strip('/')}/{name}" if directory.strip("/") else name)
+        folder = artifact_request_path(directory)
+        relative = artifact_request_path(f"{folder}/{name}" if folder else name, allow_root=False)
         local = ctx.proxy_repository.local_path(relative)
         if local is None:
             raise MltrailError("Multipart upload is not supported for this artifact destination", "NOT_IMPLEMENTED")
@@ -104,7 +105,8 @@ def routes(ctx: ServerContext, prefixes: tuple[str, ...]) -> list[BaseRoute]:
     async def upload_part(request: Request) -> Response:
         try:
             upload_dir = _upload_dir(request.path_params["upload_id"])
-            number = int(request.path_params["part_number"])
+            raw_number = request.path_params["part_number"]
+            number = int(raw_number) if raw_number.isdigit() and len(raw_number) <= 6 else 0
             if not 1 <= number <= MAX_PARTS:
                 raise MltrailError("Invalid part number", INVALID_PARAMETER_VALUE)
             size = 0

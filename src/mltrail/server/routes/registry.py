@@ -16,10 +16,12 @@ from starlette.routing import BaseRoute, Route
 
 from mltrail.entities import ModelVersionTag, RegisteredModelTag
 from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail.search.targets import IS_PROMPT_TAG_KEY
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import EndpointTable, page_response
+from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import Field, dumps
-from mltrail.store.artifacts.base import validate_relative_path
+from mltrail.server.uri_policy import uri_scheme
 from mltrail.store.registry.validation import validate_source
 
 table = EndpointTable()
@@ -145,6 +147,12 @@ def _model_location(ctx: ServerContext, model_id: str) -> str | None:
         raise
 
 
+#: Source schemes the registry resolves itself (to a run's or a logged model's location), never fetched as given.
+_REGISTRY_RESOLVED_SCHEMES = frozenset({"runs", "models"})
+#: The sources MLflow's clients send for prompt versions (mlflow/prompt/constants.py).
+PROMPT_SOURCE_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
+
+
 @table.route(
     "/model-versions/create",
     "POST",
@@ -159,8 +167,15 @@ def _model_location(ctx: ServerContext, model_id: str) -> str | None:
 def create_model_version(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """Create a model version."""
     tags = [ModelVersionTag(t["key"], t.get("value", "")) for t in p.get("tags") or []]
-    is_prompt = any(t.key == "mlflow.prompt.is_prompt" and t.value.lower() == "true" for t in tags)
-    if not is_prompt:
+    # MLflow's rule: the last value of the tag decides, and a prompt's source is only ever a placeholder (a
+    # prompt tag used to skip source checks altogether: CVE-2026-2614).
+    is_prompt = {t.key: t.value for t in tags}.get(IS_PROMPT_TAG_KEY, "false").lower() == "true"
+    if is_prompt:
+        if p["source"] not in PROMPT_SOURCE_PLACEHOLDERS:
+            raise MltrailError.invalid_parameter_value(
+                f"Invalid prompt source: '{p['source']}'. Prompt sources must use an MLflow placeholder."
+            )
+    else:
         validate_source(
             p["source"],
             p.get("run_id") or None,
@@ -168,6 +183,8 @@ def create_model_version(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any
             lambda run_id: _run_artifact_uri(ctx, run_id),
             lambda model_id: _model_location(ctx, model_id),
         )
+        if uri_scheme(p["source"]) not in _REGISTRY_RESOLVED_SCHEMES:
+            ctx.uri_policy.check(p["source"], "model version source")
     version = ctx.registry_store.create_model_version(
         p["name"],
         p["source"],
@@ -333,7 +350,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             for key, value in (("name", name), ("version", version), ("path", query.get("path"))):
                 if not value:
                     raise MltrailError(f"Missing value for required parameter '{key}'.", INVALID_PARAMETER_VALUE)
-            path = validate_relative_path(query.get("path"))
+            path = artifact_request_path(query.get("path"), allow_root=False)
             uri = await run_in_threadpool(ctx.registry_store.get_model_version_download_uri, name, version)
             if uri.startswith("runs:/"):
                 run_id, _, sub = uri[len("runs:/") :].partition("/")
@@ -346,5 +363,5 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
 
     return [
         Route(prefix + "/model-versions/get-artifact", get_artifact, methods=["GET"])
-        for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+        for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "")  # "": where MLflow's own UI reads files
     ]

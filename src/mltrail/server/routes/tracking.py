@@ -20,8 +20,9 @@ from mltrail.entities import (
 from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import EndpointTable, key_value_items, page_response
+from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import Field
-from mltrail.store.artifacts.base import validate_relative_path
+from mltrail.store.tracking.validation import validate_artifact_location
 
 table = EndpointTable()
 
@@ -42,9 +43,13 @@ MAX_RUN_IDS_PER_BULK_HISTORY = 100
     _TAGS,
 )
 def create_experiment(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
-    """Create an experiment."""
+    """Create an experiment; its artifact location must pass the server's URI policy."""
+    location = p.get("artifact_location") or None
+    if location is not None:
+        validate_artifact_location(location)  # MLflow's runs:/ message first
+        ctx.uri_policy.check(location)
     experiment_id = ctx.tracking_store.create_experiment(
-        p["name"], p.get("artifact_location") or None, key_value_items(p.get("tags"), ExperimentTag)
+        p["name"], location, key_value_items(p.get("tags"), ExperimentTag)
     )
     return {"experiment_id": experiment_id}
 
@@ -434,7 +439,7 @@ def get_metric_history_bulk(ctx: ServerContext, p: dict[str, Any]) -> dict[str, 
 @table.route("/artifacts/list", "GET", _RUN_ID, Field("path"), Field("page_token"))
 def list_artifacts(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """List a run's artifacts under a path."""
-    path = validate_relative_path(p.get("path"))
+    path = artifact_request_path(p.get("path"))
     run = ctx.tracking_store.get_run(p["run_id"])
     files = ctx.list_artifacts_under(run.info.artifact_uri, path)
     out: dict[str, Any] = {"root_uri": run.info.artifact_uri}

@@ -1,0 +1,43 @@
+"""The one check every artifact path taken from a request goes through.
+
+:func:`~mltrail.store.artifacts.base.validate_relative_path` refuses what escapes a root (absolute paths, ``..``,
+backslashes, NUL, and their percent-encoded forms). A request path must also not name a scheme
+(``file:///etc``, ``http://host/x``: MLflow answers 400 "Invalid path", and a path is never a URI here), nor a
+fragment, and a route that writes or deletes must not name the root itself (``DELETE .../artifacts/.`` would
+otherwise empty every run's artifacts).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from mltrail.errors import MltrailError
+from mltrail.store.artifacts.base import validate_relative_path
+
+_SCHEME_PREFIX = re.compile(r"^/*[A-Za-z][A-Za-z0-9+.\-]+:")
+
+
+def artifact_request_path(path: str | None, *, allow_root: bool = True) -> str:
+    """Normalise a root-relative artifact path from a request, refusing anything that is not a plain path.
+
+    Args:
+        path: the path as the request gave it (``None`` or "" for the root).
+        allow_root: whether the root itself may be named (listings: yes; uploads and deletes: no).
+
+    Returns:
+        The normalised relative path ("" for the root).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE "Invalid path".
+    """
+    if path:
+        decoded = path
+        for _ in range(3):
+            decoded = unquote(decoded)
+        if "#" in decoded or _SCHEME_PREFIX.match(decoded):
+            raise MltrailError.invalid_parameter_value("Invalid path")
+    relative = validate_relative_path(path)
+    if not relative and not allow_root:
+        raise MltrailError.invalid_parameter_value("Invalid path: the artifact root cannot be written or deleted")
+    return relative
