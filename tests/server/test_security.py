@@ -1,0 +1,445 @@
+"""MLflow's published vulnerability classes replayed against a live mltrail server.
+
+Path traversal and local file inclusion through every artifact route and through ``source`` and
+``artifact_location``; SSRF (a listener on a loopback port counts every connection the server makes to it);
+cross-site request forgery and DNS rebinding; XSS through served artifacts; oversize and malformed bodies.
+After each attack the file system is checked: canary files outside the artifact root are untouched and the
+root still holds what was there before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client as http_client
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pytest
+
+from mltrail.server.uri_policy import ArtifactUriPolicy
+from tests.server.live import live_server
+
+API = "/api/2.0/mlflow"
+AJAX = "/ajax-api/2.0/mlflow"
+ART = "/api/2.0/mlflow-artifacts/artifacts"
+MPU = "/api/2.0/mlflow-artifacts/mpu"
+JSON = {"Content-Type": "application/json"}
+
+
+# ------------------------------------------------------------------------------------------------ fixtures
+@dataclass
+class Canaries:
+    """Files outside the artifact root that no request may read, change or delete."""
+
+    folder: Path
+    digests: dict[Path, str] = field(default_factory=dict)
+
+    def plant(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for name in ("secret.txt", "passwd", "MLmodel"):
+            path = self.folder / name
+            path.write_text(f"canary {name}: do not serve\n")
+            self.digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def assert_untouched(self) -> None:
+        for path, digest in self.digests.items():
+            assert path.exists(), f"{path} was deleted"
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, f"{path} was changed"
+        assert sorted(p.name for p in self.folder.iterdir()) == sorted(p.name for p in self.digests)
+
+
+class ConnectionCounter:
+    """A TCP listener on a loopback port that counts the connections made to it (an SSRF target)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.count += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+
+@dataclass
+class Target:
+    url: str
+    root: Path
+    canaries: Canaries
+    listener: ConnectionCounter
+    run_id: str
+    experiment_id: str
+    model_id: str
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    base = tmp_path_factory.mktemp("security")
+    canaries = Canaries(base / "outside")
+    canaries.plant()
+    listener = ConnectionCounter()
+    with live_server(base) as url, httpx.Client(base_url=url, timeout=30) as client:
+        experiment_id = client.post(f"{API}/experiments/create", json={"name": "sec"}).json()["experiment_id"]
+        run = client.post(f"{API}/runs/create", json={"experiment_id": experiment_id}).json()["run"]["info"]
+        run_id = run["run_id"]
+        relative = run["artifact_uri"].removeprefix("mlflow-artifacts:/")
+        assert client.put(f"{ART}/{relative}/keep/MLmodel", content=b"flavors: {}\n").status_code == 200
+        model = client.post(
+            f"{API}/logged-models", json={"experiment_id": experiment_id, "name": "m", "source_run_id": run_id}
+        ).json()["model"]["info"]
+        yield Target(url, base / "artifacts", canaries, listener, run_id, experiment_id, model["model_id"])
+    listener.close()
+
+
+@pytest.fixture
+def http(target: Target) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=target.url, timeout=30) as client:
+        yield client
+    target.canaries.assert_untouched()
+    assert target.listener.count == 0, "the server connected to an address a request named"
+    assert any(target.root.rglob("keep/MLmodel")), "the artifact root lost a file"
+
+
+def raw(url: str, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+    """Send ``path`` exactly as written (no client-side normalisation of ``..`` or percent-escapes)."""
+    parts = urlsplit(url)
+    conn = http_client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def _error_code(body: bytes) -> str:
+    import json
+
+    return json.loads(body)["error_code"]
+
+
+# --------------------------------------------------------------------------------- traversal and LFI
+TRAVERSALS = [
+    "../outside/secret.txt",
+    "../../outside/secret.txt",
+    "%2e%2e/outside/secret.txt",
+    "..%2foutside%2fsecret.txt",
+    "%252e%252e%252foutside%252fsecret.txt",
+    "a/../../outside/secret.txt",
+    "..\\outside\\secret.txt",
+    "/etc/passwd",
+    "//etc/passwd",
+    "%2fetc%2fpasswd",
+    "file:///etc/passwd",
+    "file:/etc/passwd",
+    "http://127.0.0.1:1/x",
+    "C:\\Windows\\win.ini",
+    "a%00b",
+    "a%23b",
+]
+
+
+@pytest.mark.parametrize("bad", TRAVERSALS)
+def test_proxy_routes_refuse_escaping_paths(target: Target, http: httpx.Client, bad: str) -> None:
+    for method, body in (("GET", None), ("PUT", b"pwned"), ("DELETE", None)):
+        status, _, payload = raw(target.url, method, f"{ART}/{bad}", body=body)
+        assert status in (400, 404), (method, bad, status, payload)
+        assert b"canary" not in payload
+    status, _, payload = raw(target.url, "GET", f"{ART}?path={quote(bad)}")
+    assert status == 400, (bad, payload)
+    status, _, payload = raw(target.url, "POST", f"{MPU}/create/{bad}", b'{"path": "x.bin", "num_parts": 1}', JSON)
+    assert status in (400, 404), (bad, status, payload)
+
+
+@pytest.mark.parametrize("bad", TRAVERSALS)
+def test_run_model_and_version_routes_refuse_escaping_paths(target: Target, http: httpx.Client, bad: str) -> None:
+    q = quote(bad)
+    paths = [
+        f"{API}/artifacts/list?run_id={target.run_id}&path={q}",
+        f"{API}/get-artifact?run_id={target.run_id}&path={q}",
+        f"{AJAX}/get-artifact?run_uuid={target.run_id}&path={q}",
+        f"/get-artifact?run_uuid={target.run_id}&path={q}",
+        f"{API}/logged-models/{target.model_id}/artifacts/directories?artifact_directory_path={q}",
+        f"{AJAX}/logged-models/{target.model_id}/artifacts/files?artifact_file_path={q}",
+        f"{API}/model-versions/get-artifact?name=secm&version=1&path={q}",
+        f"/model-versions/get-artifact?name=secm&version=1&path={q}",
+    ]
+    for path in paths:
+        status, headers, payload = raw(target.url, "GET", path)
+        assert status == 400, (path, status, payload)
+        assert headers["content-type"] == "application/json"
+        assert _error_code(payload) == "INVALID_PARAMETER_VALUE"
+
+
+def test_root_cannot_be_deleted_or_overwritten(target: Target, http: httpx.Client) -> None:
+    for path in (f"{ART}/.", f"{ART}/./", f"{ART}/%2e", f"{ART}/a/..", f"{ART}//", f"{ART}/./."):
+        for method in ("DELETE", "PUT"):
+            status, _, payload = raw(target.url, method, path, b"x" if method == "PUT" else None)
+            assert status in (400, 404, 405), (method, path, status, payload)
+    status, _, _ = raw(target.url, "DELETE", ART)
+    assert status == 405
+    assert any(target.root.rglob("keep/MLmodel"))
+
+
+def test_symlink_inside_root_is_not_followed_out(target: Target, http: httpx.Client) -> None:
+    link = target.root / "link-out"
+    link.symlink_to(target.canaries.folder, target_is_directory=True)
+    try:
+        assert http.get(f"{ART}/link-out/secret.txt").status_code == 400
+        assert http.get(ART, params={"path": "link-out"}).status_code == 400
+        assert http.put(f"{ART}/link-out/new.txt", content=b"x").status_code == 400
+        assert http.delete(f"{ART}/link-out/secret.txt").status_code == 400
+    finally:
+        link.unlink()
+
+
+# ------------------------------------------------------------------------------------ SSRF and sources
+BAD_LOCATIONS = [
+    "http://127.0.0.1:{port}/artifacts",
+    "https://127.0.0.1:{port}/artifacts",
+    "ftp://127.0.0.1:{port}/etc",
+    "sftp://127.0.0.1:{port}/etc",
+    "http://169.254.169.254/latest/meta-data/",
+    "http:///?/../../etc/",
+    "http:///#/../../etc/",
+    "http:///;/../../etc/",
+    "s3://bucket/../../etc",
+    "s3://bucket/x?redirect=http://127.0.0.1",
+    "/etc",
+    "file:///",
+    "file:///etc/passwd",
+    "file://remote-host/share",
+    "{outside}",
+    "mlflow-artifacts:/../../etc",
+    "/tmp/x\x00y",
+]
+
+
+def _location(template: str, target: Target) -> str:
+    return template.format(port=target.listener.port, outside=target.canaries.folder)
+
+
+@pytest.mark.parametrize("template", BAD_LOCATIONS)
+def test_artifact_location_outside_the_policy_is_refused(target: Target, http: httpx.Client, template: str) -> None:
+    location = _location(template, target)
+    name = f"loc-{hashlib.md5(template.encode()).hexdigest()}"
+    response = http.post(f"{API}/experiments/create", json={"name": name, "artifact_location": location})
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    missing = http.get(f"{API}/experiments/get-by-name", params={"experiment_name": name})
+    assert missing.status_code == 404  # nothing half-created
+
+
+def test_accepted_artifact_locations(target: Target, http: httpx.Client) -> None:
+    for i, location in enumerate(
+        ["s3://bucket/team/x", "gs://bucket/x", "mlflow-artifacts:/shared/x", str(target.root / "team")]
+    ):
+        response = http.post(f"{API}/experiments/create", json={"name": f"ok-{i}", "artifact_location": location})
+        assert response.status_code == 200, response.text
+
+
+BAD_SOURCES = [
+    "http://127.0.0.1:{port}/model",
+    "http://169.254.169.254/latest/meta-data/",
+    "ftp://127.0.0.1:{port}/etc/passwd",
+    "/etc",
+    "file:///etc",
+    "{outside}",
+    "http:///?/../../etc/",
+]
+
+
+@pytest.mark.parametrize("template", BAD_SOURCES)
+@pytest.mark.parametrize("prompt", [False, True])
+def test_model_version_source_outside_the_policy_is_refused(
+    target: Target, http: httpx.Client, template: str, prompt: bool
+) -> None:
+    source = _location(template, target)
+    name = "secm-prompt" if prompt else "secm"
+    http.post(f"{API}/registered-models/create", json={"name": name})
+    tags = [{"key": "mlflow.prompt.is_prompt", "value": "true"}] if prompt else []
+    response = http.post(f"{API}/model-versions/create", json={"name": name, "source": source, "tags": tags})
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_prompt_placeholder_and_run_sources_are_accepted(target: Target, http: httpx.Client) -> None:
+    http.post(f"{API}/registered-models/create", json={"name": "secp"})
+    tags = [{"key": "mlflow.prompt.is_prompt", "value": "true"}, {"key": "mlflow.prompt.text", "value": "Hi {{x}}"}]
+    prompt = http.post(f"{API}/model-versions/create", json={"name": "secp", "source": "prompt-template", "tags": tags})
+    assert prompt.status_code == 200, prompt.text
+    # a prompt version has no files: its placeholder source is never opened as a path
+    response = http.get(f"{API}/model-versions/get-artifact", params={"name": "secp", "version": "1", "path": "x"})
+    assert response.status_code == 400
+    http.post(f"{API}/registered-models/create", json={"name": "secm"})
+    version = http.post(
+        f"{API}/model-versions/create",
+        json={"name": "secm", "source": f"runs:/{target.run_id}/keep", "run_id": target.run_id},
+    )
+    assert version.status_code == 200, version.text
+    number = version.json()["model_version"]["version"]
+    got = http.get("/model-versions/get-artifact", params={"name": "secm", "version": number, "path": "MLmodel"})
+    assert got.status_code == 200 and got.content == b"flavors: {}\n"
+
+
+def test_stored_http_location_is_never_fetched(target: Target, http: httpx.Client, tmp_path: Path) -> None:
+    """A location that reached the database another way (an import) is still not opened by the server."""
+    from mltrail.store.tracking.sql.store import SqlTrackingStore
+
+    store = SqlTrackingStore(f"sqlite:///{target.root.parent / 'server.db'}", "mlflow-artifacts:/")
+    experiment_id = store.create_experiment(
+        "imported", artifact_location=f"http://127.0.0.1:{target.listener.port}/artifacts"
+    )
+    run_id = store.create_run(experiment_id, "u", 0, [], "imported").info.run_id
+    for path in (f"{API}/artifacts/list", f"{API}/get-artifact"):
+        response = http.get(path, params={"run_id": run_id, "path": "MLmodel"})
+        assert response.status_code == 400, response.text
+        assert "does not open 'http' locations" in response.json()["message"]
+
+
+def test_allow_list_widens_the_policy(tmp_path: Path) -> None:
+    shared = tmp_path / "nfs"
+    shared.mkdir()
+    policy = ArtifactUriPolicy.for_roots([str(tmp_path / "artifacts")], [str(shared), "https://artifacts.internal/ml"])
+    policy.check(str(shared / "team"))
+    policy.check(f"file://{shared}/team")
+    policy.check("https://artifacts.internal/ml/run/1")
+    for refused in ("https://artifacts.internal/mlx", "https://artifacts.internal/other", str(tmp_path / "nfs2")):
+        with pytest.raises(Exception, match="--allowed-artifact-uri"):
+            policy.check(refused)
+    with live_server(tmp_path, allowed_artifact_uris=[str(shared)]) as url:
+        ok = httpx.post(f"{url}{API}/experiments/create", json={"name": "nfs", "artifact_location": str(shared)})
+        assert ok.status_code == 200, ok.text
+        refused = httpx.post(f"{url}{API}/experiments/create", json={"name": "etc", "artifact_location": "/etc"})
+        assert refused.status_code == 400
+
+
+# ------------------------------------------------------------------------------------ CSRF and rebinding
+def test_cross_origin_state_changes_are_refused(target: Target, http: httpx.Client) -> None:
+    evil = {"Origin": "http://evil.example"}
+    created = http.post(f"{API}/experiments/create", json={"name": "csrf"}, headers=evil)
+    assert created.status_code == 403 and created.json()["error_code"] == "PERMISSION_DENIED"
+    assert http.get(f"{API}/experiments/get-by-name", params={"experiment_name": "csrf"}).status_code == 404
+    plain = http.post(
+        f"{API}/experiments/create", content=b'{"name": "csrf2"}', headers={**evil, "Content-Type": "text/plain"}
+    )
+    assert plain.status_code == 403
+    put = http.put(f"{ART}/csrf/file.txt", content=b"x", headers={**evil, "Content-Type": "text/plain"})
+    assert put.status_code == 403 and not any(target.root.rglob("csrf"))
+    relative = next(target.root.rglob("keep/MLmodel")).relative_to(target.root).as_posix()
+    assert http.delete(f"{ART}/{relative}", headers=evil).status_code == 403
+    assert http.request("DELETE", f"{ART}/{relative}", headers={"Origin": "null"}).status_code == 403
+    assert http.post(f"{API}/runs/delete", json={"run_id": target.run_id}, headers=evil).status_code == 403
+    # reads are not state changes; the same-origin UI and scripts without Origin go through
+    assert http.get(f"{API}/experiments/get", params={"experiment_id": "0"}, headers=evil).status_code == 200
+    same = {"Origin": target.url}
+    assert http.post(f"{API}/experiments/create", json={"name": "same-origin"}, headers=same).status_code == 200
+    assert http.post(f"{API}/experiments/create", json={"name": "no-origin"}).status_code == 200
+
+
+def test_configured_cors_origin_may_change_state(tmp_path: Path) -> None:
+    with live_server(tmp_path, cors_origins=["http://ui.example"]) as url, httpx.Client(base_url=url) as client:
+        ok = client.post(f"{API}/experiments/create", json={"name": "x"}, headers={"Origin": "http://ui.example"})
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == "http://ui.example"
+        other = client.post(f"{API}/experiments/create", json={"name": "y"}, headers={"Origin": "http://other.example"})
+        assert other.status_code == 403
+
+
+def test_dns_rebinding_host_is_refused(target: Target, http: httpx.Client) -> None:
+    for host in ("evil.example", "evil.example:5000", "127.0.0.1.evil.example"):
+        response = http.post(f"{API}/experiments/create", json={"name": "rebind"}, headers={"Host": host})
+        assert response.status_code == 403, host
+    assert http.get(f"{API}/experiments/get-by-name", params={"experiment_name": "rebind"}).status_code == 404
+
+
+# --------------------------------------------------------------------------------- XSS through artifacts
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("evil.html", "text/html"),
+        ("evil.htm", "text/html"),
+        ("evil.svg", "image/svg+xml"),
+        ("evil.txt", "text/plain"),
+        ("evil.json", "text/plain"),
+        ("MLmodel", "text/plain"),
+        ("evil.js", "text/plain"),
+        ("evil", "application/octet-stream"),
+        ("evil.xyz", "application/octet-stream"),
+        ("plot.png", "image/png"),
+    ],
+)
+def test_served_artifacts_cannot_run_script(target: Target, http: httpx.Client, name: str, content_type: str) -> None:
+    payload = b"<html><script>alert(document.cookie)</script></html>"
+    assert http.put(f"{ART}/xss/{name}", content=payload).status_code == 200
+    for response in (
+        http.get(f"{ART}/xss/{name}"),
+        http.get(f"{API}/get-artifact", params={"run_id": target.run_id, "path": "keep/MLmodel"}),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["content-disposition"].startswith("attachment")
+        assert "sandbox" in response.headers["content-security-policy"]
+    got = http.get(f"{ART}/xss/{name}")
+    assert got.headers["content-type"].split(";")[0] == content_type
+    assert got.content == payload
+
+
+def test_api_responses_are_nosniff_and_405_names_allowed_methods(http: httpx.Client) -> None:
+    for response in (
+        http.get(f"{API}/experiments/get", params={"experiment_id": "0"}),
+        http.get(f"{API}/experiments/get", params={"experiment_id": "404404"}),
+        http.get("/health"),
+        http.get(f"{API}/no-such-route"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+    response = http.post(f"{API}/experiments/get", json={})
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"]
+    assert response.json()["error_code"] == "BAD_REQUEST"
+
+
+# ------------------------------------------------------------------------------ oversize and malformed
+def test_oversize_and_malformed_bodies_get_json_4xx(target: Target, http: httpx.Client) -> None:
+    huge = b'{"name": "' + b"x" * (65 * 1024 * 1024) + b'"}'
+    assert http.post(f"{API}/experiments/create", content=huge, headers=JSON).status_code == 413
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(70):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    chunked = http.post(f"{API}/experiments/create", content=chunks(), headers=JSON)
+    assert chunked.status_code == 413, chunked.text
+    assert chunked.json()["error_code"] == "RESOURCE_EXHAUSTED"
+    for body in (b"{", b"[1, 2]", b'"just a string"', b"\xff\xfe", b"{" * 1000 + b"}" * 1000):
+        response = http.post(f"{API}/experiments/create", content=body, headers=JSON)
+        assert response.status_code == 400, (body[:20], response.text)
+        assert response.json()["error_code"] in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "MALFORMED_REQUEST")
+    assert (
+        http.post(
+            f"{API}/experiments/create", json={"name": "no-type"}, headers={"Content-Type": "text/plain"}
+        ).status_code
+        == 400
+    )
