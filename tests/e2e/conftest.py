@@ -176,7 +176,8 @@ def seed_sweep(base: str) -> dict[str, Any]:
 def mlmodel_text(run_id: str) -> str:
     """An MLmodel file with a signature (columns in and out, one inference param), as mltrail writes it."""
     from mltrail.models.model import Model
-    from mltrail.models.schema import ColSpec, ParamSchema, ParamSpec, Schema
+    from mltrail.models.params import ParamSchema, ParamSpec
+    from mltrail.models.schema import ColSpec, Schema
     from mltrail.models.signature import ModelSignature
 
     signature = ModelSignature(

@@ -8,8 +8,9 @@ import pytest
 
 from mltrail.errors import MltrailError
 from mltrail.models import infer_signature
-from mltrail.models.enforce import enforce_params, validate_prediction_input
-from mltrail.models.schema import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
+from mltrail.models.enforce import validate_prediction_input
+from mltrail.models.params import ParamSchema, ParamSpec, enforce_params
+from mltrail.models.schema import ColSpec, Schema, TensorSpec
 
 mlflow_pyfunc = pytest.importorskip("mlflow.pyfunc")
 mlflow_models = pytest.importorskip("mlflow.models")

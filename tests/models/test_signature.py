@@ -12,6 +12,7 @@ import pytest
 
 from mltrail.errors import MltrailError
 from mltrail.models import ModelSignature, infer_signature
+from mltrail.models.params import ParamSchema, ParamSpec
 from mltrail.models.schema import (
     AnyType,
     Array,
@@ -19,8 +20,6 @@ from mltrail.models.schema import (
     DataType,
     Map,
     Object,
-    ParamSchema,
-    ParamSpec,
     Property,
     Schema,
     TensorSpec,

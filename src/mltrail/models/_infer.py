@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mltrail.errors import MltrailError
+from mltrail.models.params import ParamSchema, ParamSpec
 from mltrail.models.schema import (
     AnyType,
     Array,
@@ -26,8 +27,6 @@ from mltrail.models.schema import (
     ColumnType,
     DataType,
     Object,
-    ParamSchema,
-    ParamSpec,
     Property,
     Schema,
     TensorSpec,

@@ -21,7 +21,8 @@ from mltrail.models.signature import ModelSignature
 
 if TYPE_CHECKING:
     from mltrail.entities import LoggedModel
-    from mltrail.models.schema import ParamSchema, Schema
+    from mltrail.models.params import ParamSchema
+    from mltrail.models.schema import Schema
 
 MLMODEL_FILE_NAME = "MLmodel"
 

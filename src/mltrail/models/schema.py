@@ -1,9 +1,9 @@
-"""Schemas of model inputs, outputs and params, in MLflow's JSON format (``mlflow/types/schema.py``).
+"""Schemas of model inputs and outputs, in MLflow's JSON format (``mlflow/types/schema.py``).
 
 A :class:`Schema` is a list of :class:`ColSpec` (named or unnamed columns of a scalar
 :class:`DataType`, an :class:`Array`, an :class:`Object`, a :class:`Map` or :class:`AnyType`) or a list of
-:class:`TensorSpec` (numpy dtype and shape, ``-1`` for a variable dimension). A :class:`ParamSchema` lists the
-inference params a model accepts, each with a type, a default and an optional ``(-1,)`` shape.
+:class:`TensorSpec` (numpy dtype and shape, ``-1`` for a variable dimension). The params a model accepts are
+described by :class:`~mltrail.models.params.ParamSchema`.
 
 numpy is imported only where a tensor dtype or a conversion needs it, so this module is cheap to import.
 """
@@ -18,6 +18,22 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from mltrail.errors import MltrailError
+
+__all__ = [
+    "AnyType",
+    "Array",
+    "ColSpec",
+    "ColumnType",
+    "DataType",
+    "Map",
+    "Object",
+    "Property",
+    "Schema",
+    "TensorSpec",
+    "column_type_dict",
+    "parse_column_type",
+    "type_from_dict",
+]
 
 _T = TypeVar("_T")
 
@@ -149,12 +165,12 @@ class Property:
         if not isinstance(name, str):
             raise MltrailError.invalid_parameter_value(f"Expected name to be a string, got type {type(name).__name__}")
         self.name = name
-        self.dtype = _parse_type(dtype)
+        self.dtype = parse_column_type(dtype)
         self.required = required
 
     def to_dict(self) -> dict[str, Any]:
         """``{name: {"type": ..., "required": ...}}``."""
-        body = _type_dict(self.dtype)
+        body = column_type_dict(self.dtype)
         body["required"] = self.required
         return {self.name: body}
 
@@ -241,11 +257,11 @@ class Array:
     """A JSON array whose items all have one type."""
 
     def __init__(self, dtype: ColumnType | str) -> None:
-        self.dtype = _parse_type(dtype)
+        self.dtype = parse_column_type(dtype)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"type": "array", "items": {...}}``."""
-        return {"type": ARRAY_TYPE, "items": _type_dict(self.dtype)}
+        return {"type": ARRAY_TYPE, "items": column_type_dict(self.dtype)}
 
     @classmethod
     def from_json_dict(cls, body: dict[str, Any]) -> Array:
@@ -275,11 +291,11 @@ class Map:
     """A JSON object with string keys and values of one type."""
 
     def __init__(self, value_type: ColumnType | str) -> None:
-        self.value_type = _parse_type(value_type)
+        self.value_type = parse_column_type(value_type)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"type": "map", "values": {...}}``."""
-        return {"type": MAP_TYPE, "values": _type_dict(self.value_type)}
+        return {"type": MAP_TYPE, "values": column_type_dict(self.value_type)}
 
     @classmethod
     def from_json_dict(cls, body: dict[str, Any]) -> Map:
@@ -306,7 +322,12 @@ class Map:
 ColumnType = DataType | Array | Object | Map | AnyType
 
 
-def _parse_type(value: Any) -> ColumnType:
+def parse_column_type(value: Any) -> ColumnType:
+    """``value`` as a column type: a type object as it is, a type name (``"double"``, ``"any"``) as its type.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for an unknown name or another kind of value.
+    """
     if isinstance(value, (DataType, Array, Object, Map, AnyType)):
         return value
     if isinstance(value, str):
@@ -316,7 +337,8 @@ def _parse_type(value: Any) -> ColumnType:
     )
 
 
-def _type_dict(value: ColumnType) -> dict[str, Any]:
+def column_type_dict(value: ColumnType) -> dict[str, Any]:
+    """The JSON form of a column type (``{"type": "double"}``, ``{"type": "array", "items": ...}``, ...)."""
     return {"type": value.name} if isinstance(value, DataType) else value.to_dict()
 
 
@@ -356,13 +378,13 @@ class ColSpec:
     """
 
     def __init__(self, type: ColumnType | str, name: str | None = None, required: bool = True) -> None:
-        self.type = _parse_type(type)
+        self.type = parse_column_type(type)
         self.name = name
         self.required = required
 
     def to_dict(self) -> dict[str, Any]:
         """``{"type": ..., "name": ..., "required": ...}`` in MLflow's key order."""
-        body = _type_dict(self.type)
+        body = column_type_dict(self.type)
         if self.name is not None:
             body["name"] = self.name
         body["required"] = self.required
@@ -564,114 +586,3 @@ class Schema:
 
 def _spec_from_dict(body: dict[str, Any]) -> ColSpec | TensorSpec:
     return TensorSpec.from_json_dict(body) if body.get("type") == TENSOR_TYPE else ColSpec.from_json_dict(body)
-
-
-class ParamSpec:
-    """One inference param: name, type, default, and shape (None for a scalar, ``(-1,)`` for a list).
-
-    Raises:
-        MltrailError: INVALID_PARAMETER_VALUE when the default does not match the type and shape.
-    """
-
-    def __init__(
-        self, name: str, dtype: DataType | Object | str, default: Any, shape: Sequence[int] | None = None
-    ) -> None:
-        self.name = name
-        parsed = _parse_type(dtype)
-        if not isinstance(parsed, (DataType, Object)):
-            raise MltrailError.invalid_parameter_value(
-                f"Unsupported type '{dtype!r}' for param '{name}': expected a DataType or an Object"
-            )
-        self.dtype: DataType | Object = parsed
-        self.shape = tuple(shape) if shape is not None else None
-        if self.shape is not None and self.shape != (-1,):
-            raise MltrailError.invalid_parameter_value(
-                "Shape must be None for scalar or dictionary value, or (-1,) for 1D array value "
-                f"for ParamSpec {self!r}), received {self.shape}"
-            )
-        if self.dtype is DataType.binary:
-            raise MltrailError.invalid_parameter_value(
-                f"Binary type is not supported for parameters, ParamSpec '{name}' has dtype 'binary'"
-            )
-        self.default = default
-        from mltrail.models.enforce import validate_param_value
-
-        self.default = validate_param_value(repr(self), default, self.dtype, self.shape)
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"name", "default", "shape", "type"...}`` as MLflow writes it."""
-        default = self.default
-        if self.dtype is DataType.datetime and default is not None:
-            default = [v.isoformat() for v in default] if self.shape else default.isoformat()
-        body: dict[str, Any] = {
-            "name": self.name,
-            "default": default,
-            "shape": list(self.shape) if self.shape else None,
-        }
-        body.update(_type_dict(self.dtype))
-        return body
-
-    @classmethod
-    def from_json_dict(cls, body: dict[str, Any]) -> ParamSpec:
-        """Build from the JSON form (``type`` or the older ``dtype`` key)."""
-        kind = body.get("type") or body.get("dtype")
-        if "name" not in body or kind is None or "default" not in body:
-            raise MltrailError.invalid_parameter_value(
-                "Missing keys in ParamSpec JSON. Expected to find keys `name`, `type`(or `dtype`) and `default`. "
-                f"Received keys: {list(body)}"
-            )
-        dtype = Object.from_json_dict(body) if kind == OBJECT_TYPE else DataType.parse(kind)
-        return cls(str(body["name"]), dtype, body["default"], body.get("shape"))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ParamSpec) and (self.name, self.dtype, self.default, self.shape) == (
-            other.name,
-            other.dtype,
-            other.default,
-            other.shape,
-        )
-
-    def __repr__(self) -> str:
-        shape = f" (shape: {self.shape})" if self.shape is not None else ""
-        return f"{self.name!r}: {self.dtype!r} (default: {self.default}){shape}"
-
-
-class ParamSchema:
-    """The params a model accepts at predict time.
-
-    Raises:
-        MltrailError: INVALID_PARAMETER_VALUE for duplicated names.
-    """
-
-    def __init__(self, params: Sequence[ParamSpec]) -> None:
-        params = list(params)
-        names = [p.name for p in params]
-        duplicates = [n for i, n in enumerate(names) if n in names[:i]]
-        if duplicates:
-            raise MltrailError.invalid_parameter_value(f"Duplicated parameters found in schema: {duplicates}")
-        self.params = params
-
-    def __iter__(self) -> Iterator[ParamSpec]:
-        return iter(self.params)
-
-    def __len__(self) -> int:
-        return len(self.params)
-
-    def to_dict(self) -> list[dict[str, Any]]:
-        """The JSON-able list."""
-        return [p.to_dict() for p in self.params]
-
-    def to_json(self) -> str:
-        """The JSON string stored in MLmodel signatures."""
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_json(cls, text: str) -> ParamSchema:
-        """Parse :meth:`to_json` output."""
-        return cls([ParamSpec.from_json_dict(x) for x in json.loads(text)])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ParamSchema) and self.params == other.params
-
-    def __repr__(self) -> str:
-        return repr(self.params)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from mltrail.errors import MltrailError
-from mltrail.models.schema import ParamSchema, Schema
+from mltrail.models.params import ParamSchema
+from mltrail.models.schema import Schema
 
 
 class ModelSignature:
