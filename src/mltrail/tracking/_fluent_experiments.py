@@ -20,22 +20,6 @@ from mltrail.tracking.client import MltrailClient
 if TYPE_CHECKING:
     import pandas
 
-__all__ = [
-    "SEARCH_MAX_RESULTS_PANDAS",
-    "active_experiment_id",
-    "create_experiment",
-    "current_experiment_id",
-    "delete_experiment",
-    "fluent_client",
-    "get_experiment",
-    "get_experiment_by_name",
-    "reset",
-    "restore_experiment",
-    "search_experiments",
-    "search_runs",
-    "set_experiment",
-]
-
 SEARCH_MAX_RESULTS_PANDAS = 100_000
 
 _active_experiment_id: str | None = None

@@ -25,29 +25,6 @@ from mltrail.tracking._fluent_runs import active_run, run_id_or_active
 if TYPE_CHECKING:
     from mltrail.tracking.async_logging import RunOperations
 
-__all__ = [
-    "delete_experiment_tag",
-    "delete_tag",
-    "flush_async_logging",
-    "log_artifact",
-    "log_artifacts",
-    "log_dict",
-    "log_figure",
-    "log_image",
-    "log_input",
-    "log_inputs",
-    "log_metric",
-    "log_metrics",
-    "log_param",
-    "log_params",
-    "log_table",
-    "log_text",
-    "set_experiment_tag",
-    "set_experiment_tags",
-    "set_tag",
-    "set_tags",
-]
-
 
 def _active_experiment_for_tags() -> str:
     run = active_run()

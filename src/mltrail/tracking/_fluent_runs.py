@@ -21,22 +21,6 @@ from mltrail.tracking._fluent_experiments import active_experiment_id, current_e
 from mltrail.tracking.client import MltrailClient
 from mltrail.tracking.context import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME, MLFLOW_RUN_NOTE, resolve_tags
 
-__all__ = [
-    "ActiveRun",
-    "active_run",
-    "delete_run",
-    "end_run",
-    "get_artifact_uri",
-    "get_or_start_run",
-    "get_parent_run",
-    "get_run",
-    "last_active_run",
-    "reset",
-    "restore_run",
-    "run_id_or_active",
-    "start_run",
-]
-
 _logger = logging.getLogger(__name__)
 
 _state_lock = threading.RLock()
