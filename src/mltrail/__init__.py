@@ -195,6 +195,9 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "models",
+    "onnx_genai",
+    "pyfunc",
     "register_model",
     "restore_experiment",
     "restore_run",
@@ -210,9 +213,11 @@ __all__ = [
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sklearn",
     "start_run",
     "store",
     "tracking",
+    "transformers",
 ]
 
 
@@ -232,7 +237,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
-    from mltrail import entities, errors, search, store, tracking
+    from mltrail import (
+        entities,
+        errors,
+        models,
+        onnx_genai,
+        pyfunc,
+        search,
+        sklearn,
+        store,
+        tracking,
+        transformers,
+    )
     from mltrail.entities import (
         Dataset,
         DatasetInput,
