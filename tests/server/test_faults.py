@@ -17,7 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from mltrail.store import db
+from mltrail.store.sql import engines
 from mltrail.store.tracking.sql.tables import latest_metrics, metrics
 from tests.server.live import ServerProcess
 from tests.server.load import Acknowledged, Writer, check_acknowledged, create_runs, run_writers
@@ -77,7 +77,7 @@ def _load(
 
 def _check_database(uri: str) -> None:
     """The database opens, and each metric summary counts exactly the points of its history (sum included)."""
-    engine = db.create_engine(uri)
+    engine = engines.create_engine(uri)
     try:
         with engine.connect() as conn:
             if uri.startswith("sqlite"):

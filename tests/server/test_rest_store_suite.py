@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mltrail.store import db
+from mltrail.store.sql import engines
 from mltrail.store.tracking.rest import RestTrackingStore
 from mltrail.store.tracking.sql.store import SqlTrackingStore
 from mltrail.store.tracking.sql.tables import metadata
@@ -28,9 +28,9 @@ def rest_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 def tracking_store(rest_server: tuple[str, str]) -> RestTrackingStore:
     """A REST store on a live server whose database was emptied for this test (Default experiment only)."""
     url, uri = rest_server
-    engine = db.get_engine(uri)
+    engine = engines.get_engine(uri)
     present = set(sa.inspect(engine).get_table_names())
-    with db.write_transaction(engine) as conn:
+    with engines.write_transaction(engine) as conn:
         for table in reversed(metadata.sorted_tables):
             if table.name in present:
                 conn.execute(table.delete())

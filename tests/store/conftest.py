@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mltrail.store import db
+from mltrail.store.sql import engines
 from mltrail.store.tracking.base import TrackingStore
 from mltrail.store.tracking.sql.store import SqlTrackingStore
 from mltrail.store.tracking.sql.tables import metadata
@@ -33,7 +33,7 @@ def _server_database(admin_uri: str, backend: str) -> Iterator[str]:
     """Create a fresh database on a server, yield its URI, drop it afterwards (or skip if unreachable)."""
     name = _unique_name()
     try:
-        admin = sa.create_engine(db.normalize_db_uri(admin_uri), isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(engines.normalize_db_uri(admin_uri), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.exec_driver_sql(f"CREATE DATABASE {name}")
     except Exception as exc:
@@ -45,7 +45,7 @@ def _server_database(admin_uri: str, backend: str) -> Iterator[str]:
     try:
         yield uri
     finally:
-        db.get_engine(uri).dispose()
+        engines.get_engine(uri).dispose()
         with admin.connect() as conn:
             force = " WITH (FORCE)" if backend == "postgresql" else ""
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
@@ -69,9 +69,9 @@ def mysql_uri() -> Iterator[str]:
 
 
 def _empty_tables(uri: str) -> None:
-    engine = db.get_engine(uri)
+    engine = engines.get_engine(uri)
     inspector_tables = set(sa.inspect(engine).get_table_names())
-    with db.write_transaction(engine) as conn:
+    with engines.write_transaction(engine) as conn:
         for table in reversed(metadata.sorted_tables):
             if table.name in inspector_tables:
                 conn.execute(table.delete())
@@ -81,7 +81,7 @@ def _empty_tables(uri: str) -> None:
 def db_uri(request: pytest.FixtureRequest) -> str:
     """The URI of this session's database for the parametrized backend, emptied for this test."""
     uri: str = request.getfixturevalue(f"{request.param}_uri")
-    if sa.inspect(db.get_engine(uri)).has_table("experiments"):
+    if sa.inspect(engines.get_engine(uri)).has_table("experiments"):
         _empty_tables(uri)
     return uri
 

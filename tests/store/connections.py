@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from mltrail.store import db
+from mltrail.store.sql import engines
 from tests.store.conftest import MYSQL_ADMIN_URI, PG_ADMIN_URI
 
 
@@ -34,11 +34,11 @@ class ConnectionKiller:
     """
 
     def __init__(self, uri: str) -> None:
-        url = sa.make_url(db.normalize_db_uri(uri))
+        url = sa.make_url(engines.normalize_db_uri(uri))
         self.database = url.database
         self.postgresql = url.get_backend_name() == "postgresql"
         admin = PG_ADMIN_URI if self.postgresql else MYSQL_ADMIN_URI
-        self._admin = sa.create_engine(db.normalize_db_uri(admin), isolation_level="AUTOCOMMIT", pool_size=1)
+        self._admin = sa.create_engine(engines.normalize_db_uri(admin), isolation_level="AUTOCOMMIT", pool_size=1)
         self.kills = 0
 
     def sessions(self) -> list[int]:

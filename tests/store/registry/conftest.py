@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mltrail.store import db
 from mltrail.store.registry.sql import tables as registry_tables
 from mltrail.store.registry.sql.store import SqlRegistryStore
+from mltrail.store.sql import engines
 from mltrail.store.tracking.sql import tables as tracking_tables
 from mltrail.store.tracking.sql.store import SqlTrackingStore
 from tests.store.conftest import MYSQL_ADMIN_URI, PG_ADMIN_URI, _server_database, _unique_name
@@ -39,9 +39,9 @@ def registry_mysql_uri() -> Iterator[str]:
 
 def empty_all_tables(uri: str) -> None:
     """Delete every row of the registry and tracking tables."""
-    engine = db.get_engine(uri)
+    engine = engines.get_engine(uri)
     present = set(sa.inspect(engine).get_table_names())
-    with db.write_transaction(engine) as conn:
+    with engines.write_transaction(engine) as conn:
         for metadata in (registry_tables.metadata, tracking_tables.metadata):
             for table in reversed(metadata.sorted_tables):
                 if table.name in present:
@@ -52,7 +52,7 @@ def empty_all_tables(uri: str) -> None:
 def registry_db_uri(request: pytest.FixtureRequest) -> str:
     """This session's registry database for the parametrized backend, emptied for this test."""
     uri: str = request.getfixturevalue(f"registry_{request.param}_uri")
-    if sa.inspect(db.get_engine(uri)).has_table("registered_models"):
+    if sa.inspect(engines.get_engine(uri)).has_table("registered_models"):
         empty_all_tables(uri)
     return uri
 

@@ -21,8 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from mltrail.entities import Metric, Param, RunTag
 from mltrail.errors import DEADLINE_EXCEEDED, TEMPORARILY_UNAVAILABLE, MltrailError
-from mltrail.store import db
-from mltrail.store.tracking.sql import _autocommit
+from mltrail.store.sql import engines, retries
 from mltrail.store.tracking.sql.store import SqlTrackingStore
 from mltrail.store.tracking.sql.tables import latest_metrics
 from mltrail.store.tracking.sql.tables import metrics as metrics_table
@@ -90,12 +89,12 @@ def test_log_batch_killed_mid_transaction_is_replayed_once(
 ) -> None:
     store = SqlTrackingStore(server_uri, str(tmp_path))
     run_id = _new_run(store, "mid-transaction")
-    before = db.retry_counts["disconnect"]
+    before = retries.retry_counts["disconnect"]
     # After the run lock and the params, before the points: the transaction is cut off half way.
     with kill_before(store.engine, killer, lambda sql: bool(_INSERT_POINTS.match(sql)), times=1):
         store.log_batch(run_id, _batch(50), [Param("p", "1")], [RunTag("t", "x")])
     assert killer.kills == 1
-    assert db.retry_counts["disconnect"] == before + 1
+    assert retries.retry_counts["disconnect"] == before + 1
     assert _points_and_summary(store, run_id, "m") == (50, 50, sum(range(50)))
     run = store.get_run(run_id)
     assert run.data.params == {"p": "1"} and run.data.tags["t"] == "x"
@@ -120,7 +119,7 @@ def test_metrics_only_batch_on_a_killed_autocommit_connection(
     store = SqlTrackingStore(server_uri, str(tmp_path))
     run_id = _new_run(store, "metrics-only")
     # PostgreSQL writes a metrics-only batch as one self-committing statement on the autocommit engine.
-    engine = _autocommit.engine_for(server_uri) if killer.postgresql else store.engine
+    engine = engines.autocommit_engine(server_uri) if killer.postgresql else store.engine
     with kill_before(engine, killer, lambda sql: "metrics" in sql.lower(), times=2):
         store.log_batch(run_id, _batch(20))
     assert killer.kills == 2
@@ -164,7 +163,7 @@ def test_retries_exhausted_answer_temporarily_unavailable(
 ) -> None:
     store = SqlTrackingStore(server_uri, str(tmp_path))
     run_id = _new_run(store, "exhausted")
-    monkeypatch.setattr(db, "RECONNECT_SECONDS", 0.5)
+    monkeypatch.setattr(retries, "RECONNECT_SECONDS", 0.5)
     with (
         kill_before(store.engine, killer, lambda sql: bool(_INSERT_POINTS.match(sql)), times=1000),
         pytest.raises(MltrailError) as info,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from mltrail.store import db
+from mltrail.store.sql import engines, schema
 from mltrail.store.tracking.sql import migrations
 from mltrail.store.tracking.sql.store import SqlTrackingStore
 from mltrail.store.tracking.sql.tables import metadata
@@ -28,12 +28,12 @@ def test_migrations_match_tables(tracking_store: SqlTrackingStore) -> None:
 
 
 def test_version_table_records_head(tracking_store: SqlTrackingStore) -> None:
-    assert db.current_revision(tracking_store.engine, migrations.VERSION_TABLE) == migrations.HEAD
+    assert schema.current_revision(tracking_store.engine, migrations.VERSION_TABLE) == migrations.HEAD
 
 
 def test_opening_a_current_schema_skips_alembic(db_uri: str, tmp_path: object) -> None:
     SqlTrackingStore(db_uri, str(tmp_path))
-    db._schema_ready.clear()
+    schema._schema_ready.clear()
     start = time.perf_counter()
     store = SqlTrackingStore(db_uri, str(tmp_path))
     assert time.perf_counter() - start < 0.5
@@ -47,7 +47,7 @@ def test_fresh_sqlite_file_gets_schema_and_default_experiment(tmp_path: object) 
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.SQLITE_BUSY_TIMEOUT_MS
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == engines.SQLITE_BUSY_TIMEOUT_MS
     assert store.get_experiment("0").artifact_location == f"{tmp_path}/0"
     assert set(sa.inspect(store.engine).get_table_names()) >= {t.name for t in metadata.sorted_tables}
 
@@ -69,11 +69,11 @@ def test_in_memory_sqlite() -> None:
     ],
 )
 def test_normalize_db_uri(uri: str, expected: str) -> None:
-    assert db.normalize_db_uri(uri) == expected
+    assert engines.normalize_db_uri(uri) == expected
 
 
 def test_unsupported_db_uri() -> None:
     from mltrail.errors import MltrailError
 
     with pytest.raises(MltrailError, match="Invalid database engine: 'oracle'"):
-        db.normalize_db_uri("oracle://u@h/d")
+        engines.normalize_db_uri("oracle://u@h/d")

@@ -12,7 +12,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -21,10 +21,8 @@ from mltrail.entities import Webhook, WebhookDelivery, WebhookEvent
 from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.store.registry.sql.tables import webhook_deliveries, webhooks
 from mltrail.store.registry.webhooks import PENDING, DeliveryLog, Target
+from mltrail.store.sql.database import Database
 from mltrail.store.tracking.base import now_ms
-
-if TYPE_CHECKING:
-    from mltrail.store.registry.sql.store import SqlRegistryStore
 
 _CACHE_SECONDS = 1.0
 
@@ -69,10 +67,14 @@ def _webhook(row: Row[Any]) -> Webhook:
 
 
 class WebhookRows(DeliveryLog):
-    """Webhook and delivery rows of one :class:`SqlRegistryStore`."""
+    """Webhook and delivery rows in the registry's database.
 
-    def __init__(self, store: SqlRegistryStore) -> None:
-        self.store = store
+    Args:
+        db: the database (the registry store's).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._lock = threading.Lock()
         self._cached: list[Row[Any]] | None = None
         self._cached_at = 0.0
@@ -82,7 +84,7 @@ class WebhookRows(DeliveryLog):
         with self._lock:
             if self._cached is not None and time.monotonic() - self._cached_at < _CACHE_SECONDS:
                 return self._cached
-        rows = self.store.read(lambda conn: conn.execute(sa.select(webhooks).where(webhooks.c.active.is_(True))).all())
+        rows = self.db.read(lambda conn: conn.execute(sa.select(webhooks).where(webhooks.c.active.is_(True))).all())
         with self._lock:
             self._cached, self._cached_at = rows, time.monotonic()
         return rows
@@ -133,18 +135,18 @@ class WebhookRows(DeliveryLog):
             return _webhook(self._row(conn, str(values["webhook_id"])))
 
         try:
-            return self.store.write(insert)
+            return self.db.write(insert)
         finally:
             self._invalidate()
 
     def get(self, webhook_id: str) -> Webhook:
         """One webhook."""
-        return self.store.read(lambda conn: _webhook(self._row(conn, webhook_id)))
+        return self.db.read(lambda conn: _webhook(self._row(conn, webhook_id)))
 
     def list(self) -> list[Webhook]:
         """Every webhook, oldest first."""
         query = sa.select(webhooks).order_by(webhooks.c.creation_time, webhooks.c.webhook_id)
-        return self.store.read(lambda conn: [_webhook(r) for r in conn.execute(query)])
+        return self.db.read(lambda conn: [_webhook(r) for r in conn.execute(query)])
 
     def update(
         self,
@@ -175,7 +177,7 @@ class WebhookRows(DeliveryLog):
             return _webhook(self._row(conn, webhook_id))
 
         try:
-            return self.store.write(update)
+            return self.db.write(update)
         finally:
             self._invalidate()
 
@@ -188,7 +190,7 @@ class WebhookRows(DeliveryLog):
             conn.execute(webhooks.delete().where(webhooks.c.webhook_id == webhook_id))
 
         try:
-            self.store.write(delete)
+            self.db.write(delete)
         finally:
             self._invalidate()
 
@@ -207,7 +209,7 @@ class WebhookRows(DeliveryLog):
             "creation_time": now,
             "last_updated_time": now,
         }
-        self.store.write(lambda conn: conn.execute(webhook_deliveries.insert().values(**row)))
+        self.db.write(lambda conn: conn.execute(webhook_deliveries.insert().values(**row)))
 
     def update_delivery(
         self, delivery_id: str, status: str, attempts: int, response_code: int | None, error: str | None
@@ -221,7 +223,7 @@ class WebhookRows(DeliveryLog):
             "error": error[:1000] if error else None,
             "last_updated_time": now_ms(),
         }
-        self.store.write(lambda conn: conn.execute(d.update().where(d.c.delivery_id == delivery_id).values(**values)))
+        self.db.write(lambda conn: conn.execute(d.update().where(d.c.delivery_id == delivery_id).values(**values)))
 
     def deliveries(self, webhook_id: str, max_results: int) -> list[WebhookDelivery]:
         """A webhook's deliveries, newest first."""
@@ -252,4 +254,4 @@ class WebhookRows(DeliveryLog):
                 for r in conn.execute(query)
             ]
 
-        return self.store.read(read)
+        return self.db.read(read)

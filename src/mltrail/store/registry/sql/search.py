@@ -7,7 +7,7 @@ rows without the tag whenever the default satisfies the comparison.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
-from mltrail.search.ast import And, Comparison, Expr, Or
+from mltrail.search.ast import Comparison
 from mltrail.search.evaluate import compare
 from mltrail.search.grammar import parse_filter, parse_order_by
 from mltrail.search.targets import MODEL_VERSIONS, REGISTERED_MODELS, SearchTarget
 from mltrail.store.registry.sql.tables import model_version_tags, model_versions, registered_model_tags
 from mltrail.store.registry.sql.tables import registered_models as rms
-from mltrail.store.tracking.sql.search import compare_number, compare_string
+from mltrail.store.sql.compare import combine, compare_number, compare_string
+from mltrail.store.sql.dialect import Dialect
 
 mvs = model_versions
 
@@ -40,16 +41,8 @@ _MV_ATTRIBUTES = {
 }
 
 
-def _combine(expr: Expr, leaf: Callable[[Comparison], ColumnElement[bool]]) -> ColumnElement[bool]:
-    if isinstance(expr, And):
-        return sa.and_(*(_combine(e, leaf) for e in expr.clauses))
-    if isinstance(expr, Or):
-        return sa.or_(*(_combine(e, leaf) for e in expr.clauses))
-    return leaf(expr)
-
-
 def _tag_filter(
-    c: Comparison, target: SearchTarget, table: sa.Table, owner: Sequence[tuple[Any, Any]], dialect: str
+    c: Comparison, target: SearchTarget, table: sa.Table, owner: Sequence[tuple[Any, Any]], dialect: Dialect
 ) -> ColumnElement[bool]:
     key = c.identifier.key
     link = [table.c[name] == column for name, column in owner]
@@ -60,7 +53,7 @@ def _tag_filter(
     return present
 
 
-def _rm_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
+def _rm_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
     if c.identifier.kind == "tag":
         return _tag_filter(c, REGISTERED_MODELS, registered_model_tags, [("rm_id", rms.c.rm_id)], dialect)
     if c.identifier.key != "name":
@@ -68,7 +61,7 @@ def _rm_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
     return compare_string(rms.c.name, c, dialect)
 
 
-def _mv_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
+def _mv_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
     ident = c.identifier
     if ident.kind == "tag":
         owner = [("rm_id", mvs.c.rm_id), ("version", mvs.c.version)]
@@ -81,7 +74,9 @@ def _mv_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
     return compare_string(column, c, dialect)
 
 
-def registered_models_query(filter_string: str | None, order_by: Sequence[str] | None, dialect: str) -> sa.Select[Any]:
+def registered_models_query(
+    filter_string: str | None, order_by: Sequence[str] | None, dialect: Dialect
+) -> sa.Select[Any]:
     """The statement that selects matching registered models in order (add LIMIT/OFFSET for a page).
 
     Raises:
@@ -91,7 +86,7 @@ def registered_models_query(filter_string: str | None, order_by: Sequence[str] |
     clauses = REGISTERED_MODELS.complete_order_by(parse_order_by(order_by, REGISTERED_MODELS))
     query = sa.select(rms)
     if expr is not None:
-        query = query.where(_combine(expr, lambda c: _rm_leaf(c, dialect)))
+        query = query.where(combine(expr, lambda c: _rm_leaf(c, dialect)))
     order = [_RM_ORDER[c.identifier.key].asc() if c.ascending else _RM_ORDER[c.identifier.key].desc() for c in clauses]
     return query.order_by(*order)
 
@@ -100,7 +95,7 @@ def registered_models_query(filter_string: str | None, order_by: Sequence[str] |
 MV_COLUMNS = (*mvs.c, rms.c.name)
 
 
-def model_versions_query(filter_string: str | None, order_by: Sequence[str] | None, dialect: str) -> sa.Select[Any]:
+def model_versions_query(filter_string: str | None, order_by: Sequence[str] | None, dialect: Dialect) -> sa.Select[Any]:
     """The statement that selects matching model versions (with their model's name) in order.
 
     Raises:
@@ -110,7 +105,7 @@ def model_versions_query(filter_string: str | None, order_by: Sequence[str] | No
     clauses = MODEL_VERSIONS.complete_order_by(parse_order_by(order_by, MODEL_VERSIONS))
     query = sa.select(*MV_COLUMNS).select_from(mvs.join(rms, rms.c.rm_id == mvs.c.rm_id))
     if expr is not None:
-        query = query.where(_combine(expr, lambda c: _mv_leaf(c, dialect)))
+        query = query.where(combine(expr, lambda c: _mv_leaf(c, dialect)))
     order = []
     for clause in clauses:
         column = _MV_ATTRIBUTES[clause.identifier.key]
@@ -128,13 +123,15 @@ def _paged(query: sa.Select[Any]) -> sa.Select[Any]:
 
 @lru_cache(maxsize=256)
 def _registered_models_page(
-    filter_string: str | None, order_by: tuple[str, ...] | None, dialect: str
+    filter_string: str | None, order_by: tuple[str, ...] | None, dialect: Dialect
 ) -> sa.Select[Any]:
     return _paged(registered_models_query(filter_string, order_by, dialect))
 
 
 @lru_cache(maxsize=256)
-def _model_versions_page(filter_string: str | None, order_by: tuple[str, ...] | None, dialect: str) -> sa.Select[Any]:
+def _model_versions_page(
+    filter_string: str | None, order_by: tuple[str, ...] | None, dialect: Dialect
+) -> sa.Select[Any]:
     return _paged(model_versions_query(filter_string, order_by, dialect))
 
 
@@ -149,7 +146,9 @@ def _cache_key(filter_string: Any, order_by: Any) -> tuple[Any, ...] | None:
     return (filter_string, tuple(order_by))
 
 
-def registered_models_page(filter_string: str | None, order_by: Sequence[str] | None, dialect: str) -> sa.Select[Any]:
+def registered_models_page(
+    filter_string: str | None, order_by: Sequence[str] | None, dialect: Dialect
+) -> sa.Select[Any]:
     """:func:`registered_models_query` with bound LIMIT/OFFSET (:data:`PAGE_LIMIT`, :data:`PAGE_OFFSET`), cached.
 
     Raises:
@@ -161,7 +160,7 @@ def registered_models_page(filter_string: str | None, order_by: Sequence[str] | 
     return _registered_models_page(*key, dialect)
 
 
-def model_versions_page(filter_string: str | None, order_by: Sequence[str] | None, dialect: str) -> sa.Select[Any]:
+def model_versions_page(filter_string: str | None, order_by: Sequence[str] | None, dialect: Dialect) -> sa.Select[Any]:
     """:func:`model_versions_query` with bound LIMIT/OFFSET (:data:`PAGE_LIMIT`, :data:`PAGE_OFFSET`), cached.
 
     Raises:

@@ -8,15 +8,14 @@ revisions in ``migrations/versions`` create the same schema (``tests/store/regis
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
-from mltrail.store.tracking.sql.tables import string, text
+from mltrail.store.sql.columns import string, table, text
 
 metadata = sa.MetaData()
-
-
-def _table(name: str, *items: sa.SchemaItem, **kwargs: object) -> sa.Table:
-    return sa.Table(name, metadata, *items, mysql_charset="utf8mb4", mysql_engine="InnoDB", **kwargs)
+_table = functools.partial(table, metadata)
 
 
 registered_models = _table(

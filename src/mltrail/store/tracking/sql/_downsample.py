@@ -17,13 +17,14 @@ from sqlalchemy.engine import Connection, Row
 
 from mltrail.entities import Metric
 from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail.store.sql.dialect import Dialect
 from mltrail.store.tracking.downsample import bucket_count
-from mltrail.store.tracking.sql import _dialect
 from mltrail.store.tracking.sql.tables import metrics, runs
 
 
 def downsampled_history(
     conn: Connection,
+    dialect: Dialect,
     run_ids: Sequence[str],
     metric_key: str,
     max_points: int,
@@ -119,13 +120,12 @@ def downsampled_history(
         .where(sa.or_(r.n <= max_points, r.r_first == 1, r.r_last == 1, r.r_min == 1, r.r_max == 1))
         .order_by(r.run_uuid, r.step, r.timestamp, r.value)
     )
-    dialect = _dialect.dialect_name(conn)
     by_run: dict[str, list[Metric]] = {run_id: [] for run_id in ids}
     for run_uuid, step, timestamp, value, is_nan in _execute(conn, query, dialect):
         by_run[run_uuid].append(
             Metric(
                 metric_key,
-                _dialect.load_float(value, bool(is_nan), dialect),
+                dialect.load_float(value, bool(is_nan)),
                 int(timestamp),
                 int(step),
                 run_id=run_uuid,
@@ -134,8 +134,8 @@ def downsampled_history(
     return [point for run_id in ids for point in by_run[run_id]]
 
 
-def _execute(conn: Connection, query: sa.Select[Any], dialect: str) -> list[Row[Any]]:
-    if dialect != "postgresql":
+def _execute(conn: Connection, query: sa.Select[Any], dialect: Dialect) -> list[Row[Any]]:
+    if dialect.name != "postgresql":
         return list(conn.execute(query))
     # The planner cannot estimate the per-bucket joins, so its cost estimate is huge and PostgreSQL JIT-compiles
     # the statement: ~0.5 s of compiling for a ~1.3 s query over 1,000,000 points. Off for this statement only.

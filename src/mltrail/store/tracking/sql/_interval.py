@@ -15,12 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mltrail.entities import Metric
-from mltrail.store.tracking.sql import _dialect
+from mltrail.store.sql.dialect import Dialect
 from mltrail.store.tracking.sql.tables import metrics
 
 
 def sample_metric_history(
     conn: Connection,
+    dialect: Dialect,
     run_ids: Sequence[str],
     metric_key: str,
     max_results: int,
@@ -31,6 +32,7 @@ def sample_metric_history(
 
     Args:
         conn: an open connection.
+        dialect: its dialect.
         run_ids: the runs, in the order their points are returned.
         metric_key: the metric.
         max_results: the most points per run (at least 1).
@@ -77,11 +79,10 @@ def sample_metric_history(
         .where(sa.or_(r.in_bucket == 1, r.from_end == 1))
         .order_by(r.run_uuid, r.step, r.timestamp, r.value, r.is_nan)
     )
-    dialect = _dialect.dialect_name(conn)
     by_run: dict[str, list[Metric]] = {run_id: [] for run_id in ids}
     last_of_run: dict[str, Metric] = {}
     for row in conn.execute(query):
-        value = _dialect.load_float(row.value, bool(row.is_nan), dialect)
+        value = dialect.load_float(row.value, bool(row.is_nan))
         point = Metric(metric_key, value, int(row.timestamp), int(row.step), run_id=row.run_uuid)
         if row.in_bucket == 1:
             by_run[row.run_uuid].append(point)

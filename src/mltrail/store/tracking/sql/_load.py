@@ -31,7 +31,7 @@ from mltrail.entities import (
     RunStatus,
 )
 from mltrail.entities.metric import wire_float
-from mltrail.store.tracking.sql import _dialect
+from mltrail.store.sql.dialect import Dialect
 from mltrail.store.tracking.sql.tables import (
     datasets,
     experiment_tags,
@@ -119,9 +119,9 @@ _PG_PAGE = _PAGE_STATEMENTS["postgresql"].compile(dialect=_psycopg_dialect.diale
 _PG_PAGE_PARAMS = dict(_PG_PAGE.params)
 
 
-def _page_rows(conn: Connection, ids: list[str], dialect: str) -> Sequence[Any]:
-    if dialect != "postgresql":
-        return conn.execute(_PAGE_STATEMENTS[dialect], {"ids": ids}).all()
+def _page_rows(conn: Connection, ids: list[str], dialect: Dialect) -> Sequence[Any]:
+    if dialect.name != "postgresql":
+        return conn.execute(_PAGE_STATEMENTS[dialect.name], {"ids": ids}).all()
     # Binary results: numbers and booleans are read without parsing their text (~0.2 ms less per page).
     cursor = conn.connection.dbapi_connection.cursor(binary=True)  # type: ignore[union-attr]
     try:
@@ -166,7 +166,7 @@ class _Page:
     outputs: dict[str, RunOutputs]
 
 
-def _fetch_page(conn: Connection, ids: Sequence[str], dialect: str, wire: bool = False) -> _Page:
+def _fetch_page(conn: Connection, ids: Sequence[str], dialect: Dialect, wire: bool = False) -> _Page:
     """Params, tags and latest metrics of these runs in one query per 500 runs; inputs and outputs only for the
     runs that have some. With ``wire`` the items are built as wire dicts straight from the rows."""
     page = _Page(defaultdict(dict), defaultdict(dict), defaultdict(list), {}, {})
@@ -174,7 +174,7 @@ def _fetch_page(conn: Connection, ids: Sequence[str], dialect: str, wire: bool =
         page.params, page.tags = defaultdict(list), defaultdict(list)
     with_inputs: set[str] = set()
     with_outputs: set[str] = set()
-    load = _dialect.load_float
+    load = dialect.load_float
     # Rows are unpacked positionally: attribute access by name costs more than the query on a page of runs.
     for chunk in _chunks(ids):
         rows = _page_rows(conn, list(chunk), dialect)
@@ -183,7 +183,7 @@ def _fetch_page(conn: Connection, ids: Sequence[str], dialect: str, wire: bool =
             continue
         for kind, run_id, key, text, value, timestamp, step, is_nan in rows:
             if kind == _METRIC:
-                page.metrics[run_id].append((key, load(value, bool(is_nan), dialect), int(timestamp), int(step)))
+                page.metrics[run_id].append((key, load(value, bool(is_nan)), int(timestamp), int(step)))
             elif kind == _PARAM:
                 page.params[run_id][key] = text
             elif kind == _TAG:
@@ -210,14 +210,16 @@ def _by_key(item: dict[str, Any]) -> str:
     return item["key"]  # type: ignore[no-any-return]
 
 
-def _wire_items(page: _Page, rows: Sequence[Any], dialect: str, with_inputs: set[str], with_outputs: set[str]) -> None:
+def _wire_items(
+    page: _Page, rows: Sequence[Any], dialect: Dialect, with_inputs: set[str], with_outputs: set[str]
+) -> None:
     """Append the page rows' params, tags and metrics to ``page`` as wire dicts (keys are unique per run)."""
-    load, wire_value = _dialect.load_float, wire_float
+    load, wire_value, clamps = dialect.load_float, wire_float, dialect.clamps_infinities
     metrics, params, tags = page.metrics, page.params, page.tags
     for kind, run_id, key, text, value, timestamp, step, is_nan in rows:
         if kind == _METRIC:
-            plain = value is not None and not is_nan and dialect != "mysql"
-            number = float(value) if plain else load(value, bool(is_nan), dialect)
+            plain = value is not None and not is_nan and not clamps
+            number = float(value) if plain else load(value, bool(is_nan))
             metrics[run_id].append(
                 {"key": key, "value": wire_value(number), "timestamp": int(timestamp), "step": int(step)}
             )
@@ -231,7 +233,7 @@ def _wire_items(page: _Page, rows: Sequence[Any], dialect: str, with_inputs: set
             with_outputs.add(run_id)
 
 
-def load_runs(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> list[Run]:
+def load_runs(conn: Connection, rows: Sequence[Row[Any]], dialect: Dialect) -> list[Run]:
     """Full runs for rows selecting :data:`RUN_COLUMNS`, in the same order (see :func:`_fetch_page`)."""
     page = _fetch_page(conn, [r[0] for r in rows], dialect)
     no_inputs, no_outputs = RunInputs(), RunOutputs()
@@ -253,7 +255,7 @@ def load_runs(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> list[
     return result
 
 
-def load_run_dicts(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> list[dict[str, Any]]:
+def load_run_dicts(conn: Connection, rows: Sequence[Row[Any]], dialect: Dialect) -> list[dict[str, Any]]:
     """What ``[r.to_dict() for r in load_runs(conn, rows, dialect)]`` returns, built straight from the rows.
 
     A page of search results skips the entities: building a thousand frozen :class:`Metric` objects and
@@ -401,7 +403,7 @@ def experiment_query() -> sa.Select[Any]:
     return sa.select(experiments)
 
 
-def load_logged_models(conn: Connection, rows: Sequence[Row[Any]], dialect: str) -> list[LoggedModel]:
+def load_logged_models(conn: Connection, rows: Sequence[Row[Any]], dialect: Dialect) -> list[LoggedModel]:
     """Logged models with tags, params and metrics for rows of ``logged_models`` (three queries per 500)."""
     ids = [r.model_id for r in rows]
     m_tags: dict[str, dict[str, str]] = defaultdict(dict)
@@ -420,7 +422,7 @@ def load_logged_models(conn: Connection, rows: Sequence[Row[Any]], dialect: str)
             .order_by(m.c.model_id, m.c.metric_name, m.c.metric_step, m.c.metric_timestamp_ms)
         )
         for r in conn.execute(q):
-            value = _dialect.load_float(r.metric_value, r.metric_value is None, dialect)
+            value = dialect.load_float(r.metric_value, r.metric_value is None)
             m_metrics[r.model_id].append(
                 Metric(
                     key=r.metric_name,

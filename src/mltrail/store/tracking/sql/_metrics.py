@@ -1,6 +1,6 @@
 """Writing metric points: the history table plus the per-key summary in ``latest_metrics``.
 
-Two strategies, picked by :func:`_dialect.merges_metrics_in_one_statement`:
+Two strategies, picked by :attr:`Dialect.merges_metrics_in_one_statement`:
 
 - :func:`write_metrics_one_statement` (PostgreSQL): one statement checks that the run is active, inserts the new
   points (skipping exact repeats) and merges each key's summary in SQL with ``INSERT ... ON CONFLICT DO UPDATE``.
@@ -26,8 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mltrail.entities import Metric
-from mltrail.store.tracking.sql import _dialect
+from mltrail.entities import Metric, PagedList
+from mltrail.search.paging import encode_page_token
+from mltrail.store.sql.dialect import POSTGRESQL, Dialect
 from mltrail.store.tracking.sql.tables import latest_metrics, logged_model_metrics, metrics
 
 _LOOKUP_CHUNK = 300
@@ -64,27 +65,28 @@ class _Summary:
             self.count += 1
 
 
-def stored_points(batch: Sequence[Metric], dialect: str) -> dict[Point, float]:
+def stored_points(batch: Sequence[Metric], dialect: Dialect) -> dict[Point, float]:
     """The distinct points of a batch as stored, mapped to their logged values (first occurrence wins)."""
     points: dict[Point, float] = {}
+    store_float = dialect.store_float
     for metric in batch:
         value = float(metric.value)
-        stored, is_nan = _dialect.store_float(value, dialect)
+        stored, is_nan = store_float(value)
         point = (metric.key, int(metric.step), int(metric.timestamp), stored, is_nan)
         points.setdefault(point, value)
     return points
 
 
-def write_metrics(conn: Connection, run_id: str, batch: Sequence[Metric], dialect: str) -> None:
+def write_metrics(conn: Connection, dialect: Dialect, run_id: str, batch: Sequence[Metric]) -> None:
     """Append a batch of validated points to a run's history and update its summaries.
 
     Exactly repeated points (same key, step, timestamp and value) are skipped, as in MLflow.
 
     Args:
         conn: a connection inside the write transaction that holds the run's lock.
+        dialect: the database's dialect.
         run_id: the run.
         batch: validated metrics.
-        dialect: the backend name from :func:`_dialect.dialect_name`.
     """
     if not batch:
         return
@@ -218,14 +220,14 @@ def one_point_statement(run_id: str, metric: Metric) -> tuple[str, dict[str, obj
     Same rules and result row as :func:`write_metrics_one_statement`: the run's lifecycle stage, nothing written
     unless it is ``active``, no row for an unknown run.
     """
-    (key, step, timestamp, stored, is_nan), _logged = next(iter(stored_points([metric], "postgresql").items()))
+    (key, step, timestamp, stored, is_nan), _logged = next(iter(stored_points([metric], POSTGRESQL).items()))
     real = None if is_nan else stored
     params = {"run_id": run_id, "key": key, "step": step, "ts": timestamp, "value": stored, "nan": is_nan}
     params.update(real=real, count=0 if is_nan else 1)
     return _ONE_POINT_WRITE, params
 
 
-def write_metrics_one_statement(conn: Connection, run_id: str, batch: Sequence[Metric], dialect: str) -> str | None:
+def write_metrics_one_statement(conn: Connection, dialect: Dialect, run_id: str, batch: Sequence[Metric]) -> str | None:
     """Write a batch of validated points to a run in one statement, if the run is active.
 
     Exactly repeated points are skipped, as in MLflow. Needs no run lock: the summary merge happens in the
@@ -233,9 +235,9 @@ def write_metrics_one_statement(conn: Connection, run_id: str, batch: Sequence[M
 
     Args:
         conn: a connection (autocommit or inside a transaction).
+        dialect: a dialect that :attr:`~Dialect.merges_metrics_in_one_statement`.
         run_id: the run.
         batch: validated metrics (none naming a ``model_id``).
-        dialect: the backend name; one for which :func:`_dialect.merges_metrics_in_one_statement` is true.
 
     Returns:
         The run's lifecycle stage (nothing was written unless it is ``active``), or None for an unknown run.
@@ -262,7 +264,7 @@ def _insert_points(conn: Connection, rows: list[tuple[str, str, int, int, float,
     conn.exec_driver_sql(sql, rows)
 
 
-def _summary_row(run_id: str, key: str, s: _Summary, dialect: str) -> dict[str, object]:
+def _summary_row(run_id: str, key: str, s: _Summary, dialect: Dialect) -> dict[str, object]:
     total = s.sum_value
     if total is not None and math.isnan(total):
         total = None
@@ -273,9 +275,9 @@ def _summary_row(run_id: str, key: str, s: _Summary, dialect: str) -> dict[str, 
         "timestamp": s.timestamp,
         "step": s.step,
         "is_nan": s.is_nan,
-        "min_value": _dialect.clamp_for_dialect(s.min_value, dialect),
-        "max_value": _dialect.clamp_for_dialect(s.max_value, dialect),
-        "sum_value": _dialect.clamp_for_dialect(total, dialect),
+        "min_value": dialect.clamp(s.min_value),
+        "max_value": dialect.clamp(s.max_value),
+        "sum_value": dialect.clamp(total),
         "count_value": s.count,
     }
 
@@ -349,19 +351,40 @@ def _existing_points(conn: Connection, run_id: str, candidates: Sequence[Point])
                 yield point
 
 
-def history_points(rows: Sequence[Any], key: str, run_id: str, dialect: str) -> list[Metric]:
+def history(
+    conn: Connection, dialect: Dialect, run_id: str, key: str, max_results: int | None, offset: int
+) -> PagedList[Metric]:
+    """Every point of a run's metric, ordered by step then timestamp; a page of ``max_results`` when given."""
+    m = metrics
+    query = (
+        sa.select(m.c.step, m.c.timestamp, m.c.value, m.c.is_nan)
+        .where(m.c.run_uuid == run_id, m.c.key == key)
+        .order_by(m.c.step, m.c.timestamp, m.c.value, m.c.is_nan)
+    )
+    if max_results is not None:
+        query = query.limit(max_results + 1)
+    if offset:
+        query = query.offset(offset)
+    rows = conn.execute(query).all()
+    token = None
+    if max_results is not None and len(rows) > max_results:
+        rows, token = rows[:max_results], encode_page_token(offset + max_results)
+    return PagedList(history_points(rows, key, run_id, dialect), token)
+
+
+def history_points(rows: Sequence[Any], key: str, run_id: str, dialect: Dialect) -> list[Metric]:
     """Metrics from ``(step, timestamp, value, is_nan)`` rows of one key's history (the hot loop of history reads).
 
     Rows are unpacked positionally and only NaN (and MySQL's clamped infinities) go through
-    :func:`_dialect.load_float`: a 100,000-point history is built in tens of milliseconds.
+    :meth:`Dialect.load_float`: a 100,000-point history is built in tens of milliseconds.
     """
-    special = _dialect.needs_load_float(dialect)
-    load = _dialect.load_float
+    special = dialect.clamps_infinities
+    load = dialect.load_float
     nan = math.nan
     return [
         Metric(
             key,
-            nan if is_nan else (load(value, False, dialect) if special else value),
+            nan if is_nan else (load(value, False) if special else value),
             timestamp,
             step,
             None,
@@ -374,14 +397,14 @@ def history_points(rows: Sequence[Any], key: str, run_id: str, dialect: str) -> 
 
 
 def write_model_metrics(
-    conn: Connection, run_id: str, experiment_id: int, batch: Sequence[Metric], dialect: str
+    conn: Connection, dialect: Dialect, run_id: str, experiment_id: int, batch: Sequence[Metric]
 ) -> None:
     """Record the points that name a ``model_id`` against that logged model (repeats are skipped)."""
     rows: dict[tuple[str, str, int, int], dict[str, object]] = {}
     for m in batch:
         if m.model_id is None:
             continue
-        stored, is_nan = _dialect.store_float(float(m.value), dialect)
+        stored, is_nan = dialect.store_float(float(m.value))
         rows[(m.model_id, m.key, int(m.timestamp), int(m.step))] = {
             "model_id": m.model_id,
             "metric_name": m.key,
@@ -393,4 +416,4 @@ def write_model_metrics(
             "dataset_name": m.dataset_name,
             "dataset_digest": m.dataset_digest,
         }
-    _dialect.insert_ignore(conn, logged_model_metrics, list(rows.values()), "metric_value")
+    dialect.insert_ignore(conn, logged_model_metrics, list(rows.values()), "metric_value")

@@ -18,12 +18,14 @@ from sqlalchemy.dialects.postgresql import psycopg as _psycopg_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from mltrail.entities import DATASET_CONTEXT_TAG, DatasetSummary, LoggedModelStatus, ViewType
+from mltrail.entities import DATASET_CONTEXT_TAG, LoggedModelStatus, ViewType
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
-from mltrail.search.ast import And, Comparison, Expr, Identifier, Or, OrderBy
+from mltrail.search.ast import Comparison, Identifier, OrderBy
 from mltrail.search.grammar import parse_filter, parse_order_by
 from mltrail.search.targets import EXPERIMENTS, LOGGED_MODELS, RUNS
-from mltrail.store.tracking.sql import _dialect, _load
+from mltrail.store.sql.compare import combine, compare_number, compare_string
+from mltrail.store.sql.dialect import POSTGRESQL, Dialect, pg_inline_literals
+from mltrail.store.tracking.sql import _load
 from mltrail.store.tracking.sql.tables import (
     datasets,
     experiment_tags,
@@ -40,7 +42,6 @@ from mltrail.store.tracking.sql.tables import (
     tags,
 )
 
-MAX_DATASET_SUMMARIES = 1000
 _RUN_ATTRIBUTES = {
     "run_id": runs.c.run_uuid,
     "run_name": runs.c.name,
@@ -75,45 +76,7 @@ _MODEL_ATTRIBUTES = {
 }
 
 
-# ------------------------------------------------------------------------------------------ comparisons
-def compare_string(column: ColumnElement[Any], comparison: Comparison, dialect: str) -> ColumnElement[bool]:
-    """A string comparison (``= != LIKE ILIKE IN NOT IN IS [NOT] NULL``) on ``column``."""
-    op, value = comparison.comparator, comparison.value
-    if op == "IS NULL":
-        return column.is_(None)
-    if op == "IS NOT NULL":
-        return column.is_not(None)
-    if op in ("IN", "NOT IN"):
-        values = list(value) if isinstance(value, tuple) else [value]
-        return column.in_(values) if op == "IN" else column.not_in(values)
-    text = str(value)
-    if op == "=":
-        return column == text
-    if op == "!=":
-        return column != text
-    if op == "LIKE":
-        return _dialect.like(column, text, dialect)
-    if op == "ILIKE":
-        return _dialect.ilike(column, text, dialect)
-    raise MltrailError(f"Invalid comparator '{op}'", INVALID_PARAMETER_VALUE)
-
-
-def compare_number(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
-    """A numeric comparison (``= != < <= > >=``) on ``column``."""
-    number = float(value) if not isinstance(value, int) else value
-    ops = {
-        "=": column.__eq__,
-        "!=": column.__ne__,
-        "<": column.__lt__,
-        "<=": column.__le__,
-        ">": column.__gt__,
-        ">=": column.__ge__,
-    }
-    if op not in ops:
-        raise MltrailError(f"Invalid comparator '{op}' for a numeric value", INVALID_PARAMETER_VALUE)
-    return ops[op](number)
-
-
+# ------------------------------------------------------------------------------------------ conditions
 def _metric_condition(lm: Any, identifier: Identifier, comparison: Comparison) -> ColumnElement[bool]:
     """A comparison on a ``latest_metrics`` row: the latest value or an aggregate over the history."""
     op, value = comparison.comparator, comparison.value
@@ -141,7 +104,7 @@ def _key_value_exists(
 
 
 def _key_value_filter(
-    table: sa.Table, owner: ColumnElement[Any], owner_col: str, c: Comparison, dialect: str
+    table: sa.Table, owner: ColumnElement[Any], owner_col: str, c: Comparison, dialect: Dialect
 ) -> ColumnElement[bool]:
     key = c.identifier.key
     if c.comparator == "IS NULL":
@@ -149,14 +112,6 @@ def _key_value_filter(
     if c.comparator == "IS NOT NULL":
         return _key_value_exists(table, owner, owner_col, key, None)
     return _key_value_exists(table, owner, owner_col, key, compare_string(table.c.value, c, dialect))
-
-
-def _combine(expr: Expr, leaf: Any) -> ColumnElement[bool]:
-    if isinstance(expr, And):
-        return sa.and_(*(_combine(e, leaf) for e in expr.clauses))
-    if isinstance(expr, Or):
-        return sa.or_(*(_combine(e, leaf) for e in expr.clauses))
-    return leaf(expr)
 
 
 def _nulls_last(value: ColumnElement[Any], ascending: bool, missing: ColumnElement[Any] | None = None) -> list[Any]:
@@ -171,7 +126,7 @@ def _nulls_last_keys(
 
 
 # ------------------------------------------------------------------------------------------------- runs
-def _run_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
+def _run_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
     ident = c.identifier
     if ident.kind == "metric":
         lm = latest_metrics
@@ -192,7 +147,7 @@ def _run_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
     return compare_string(column, c, dialect)
 
 
-def _dataset_filter(c: Comparison, dialect: str) -> ColumnElement[bool]:
+def _dataset_filter(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
     key = c.identifier.key
     context = input_tags.alias("ctx")
     source = inputs.join(datasets, datasets.c.dataset_uuid == inputs.c.source_id)
@@ -274,7 +229,7 @@ def plan_run_search(
     filter_string: str | None,
     view: ViewType,
     order_by: Sequence[str] | None,
-    dialect: str,
+    dialect: Dialect,
     limit: int,
     offset: int = 0,
 ) -> RunSearchPlan:
@@ -286,7 +241,7 @@ def plan_run_search(
     Raises:
         MltrailError: INVALID_PARAMETER_VALUE for a bad filter or order_by.
     """
-    if dialect == "postgresql":
+    if dialect is POSTGRESQL:
         return _compiled_pg_plan(
             tuple(experiment_ids), filter_string, view, None if order_by is None else tuple(order_by), limit, offset
         )
@@ -305,7 +260,7 @@ def _compiled_pg_plan(
     limit: int,
     offset: int,
 ) -> RunSearchPlan:
-    plan = _plan(experiment_ids, filter_string, view, order_by, "postgresql", limit, offset)
+    plan = _plan(experiment_ids, filter_string, view, order_by, POSTGRESQL, limit, offset)
 
     def compiled(statement: Any) -> str | tuple[str, dict[str, Any]] | None:
         if statement is None:
@@ -313,7 +268,7 @@ def _compiled_pg_plan(
         done = statement.compile(dialect=_PG_DIALECT, compile_kwargs={"render_postcompile": True})
         params = dict(done.params)
         # Without parameters psycopg's prepared statement keeps its plan: ~1 ms of planning saved per search.
-        return _dialect.pg_inline_literals(done.string, params) or (done.string, params)
+        return pg_inline_literals(done.string, params) or (done.string, params)
 
     return RunSearchPlan(compiled(plan.first), compiled(plan.rest), plan.offset, plan.wanted)
 
@@ -323,7 +278,7 @@ def _plan(
     filter_string: str | None,
     view: ViewType,
     order_by: Sequence[str] | None,
-    dialect: str,
+    dialect: Dialect,
     limit: int,
     offset: int,
 ) -> RunSearchPlan:
@@ -334,9 +289,9 @@ def _plan(
         runs.c.lifecycle_stage.in_(view.stages),
     ]
     if expr is not None:
-        where.append(_combine(expr, lambda c: _run_leaf(c, dialect)))
+        where.append(combine(expr, lambda c: _run_leaf(c, dialect)))
     first = clauses[0].identifier
-    if dialect == "postgresql" and first.kind == "metric" and first.aggregate is None:
+    if dialect is POSTGRESQL and first.kind == "metric" and first.aggregate is None:
         return _runs_by_metric_index(where, clauses, limit, offset)
     return RunSearchPlan(_ordered_runs(where, clauses).limit(limit).offset(offset), None, offset, offset + limit)
 
@@ -418,7 +373,7 @@ def _experiment_ids(value: Any) -> list[int]:
     return result
 
 
-def _experiment_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
+def _experiment_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
     ident = c.identifier
     if ident.kind == "tag":
         return _key_value_filter(experiment_tags, experiments.c.experiment_id, "experiment_id", c, dialect)
@@ -434,7 +389,7 @@ def _experiment_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
 
 
 def experiments_query(
-    filter_string: str | None, order_by: Sequence[str] | None, view: ViewType, dialect: str
+    filter_string: str | None, order_by: Sequence[str] | None, view: ViewType, dialect: Dialect
 ) -> sa.Select[Any]:
     """The statement that selects matching experiments in order.
 
@@ -445,7 +400,7 @@ def experiments_query(
     clauses = EXPERIMENTS.complete_order_by(parse_order_by(order_by, EXPERIMENTS))
     query = _load.experiment_query().where(experiments.c.lifecycle_stage.in_(view.stages))
     if expr is not None:
-        query = query.where(_combine(expr, lambda c: _experiment_leaf(c, dialect)))
+        query = query.where(combine(expr, lambda c: _experiment_leaf(c, dialect)))
     order: list[Any] = []
     for clause in clauses:
         order.extend(_nulls_last(_EXPERIMENT_ATTRIBUTES[clause.identifier.key], clause.ascending))
@@ -487,7 +442,7 @@ def _status_values(value: Any) -> Any:
     return tuple(one(v) for v in value) if isinstance(value, tuple) else one(str(value))
 
 
-def _model_leaf(c: Comparison, dialect: str) -> ColumnElement[bool]:
+def _model_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
     ident = c.identifier
     if ident.kind == "metric":
         return compare_number(_latest_model_metric(ident.key, ident.aggregate), c.comparator, c.value)
@@ -521,7 +476,7 @@ def logged_models_query(
     filter_string: str | None,
     dataset_filters: Sequence[dict[str, str]] | None,
     order_by: Sequence[Any] | None,
-    dialect: str,
+    dialect: Dialect,
 ) -> sa.Select[Any]:
     """The statement that selects matching active logged models in order.
 
@@ -533,7 +488,7 @@ def logged_models_query(
         logged_models.c.experiment_id.in_(list(experiment_ids)), logged_models.c.lifecycle_stage == "active"
     )
     if expr is not None:
-        query = query.where(_combine(expr, lambda c: _model_leaf(c, dialect)))
+        query = query.where(combine(expr, lambda c: _model_leaf(c, dialect)))
     if dataset_filters:
         m = logged_model_metrics
         alternatives = []
@@ -576,24 +531,3 @@ def logged_models_query(
     if "model_id" not in present:
         order.append(logged_models.c.model_id.asc())
     return query.order_by(*order)
-
-
-# --------------------------------------------------------------------------------------------- datasets
-def search_datasets(conn: Connection, experiment_ids: Sequence[int]) -> list[DatasetSummary]:
-    """Distinct (experiment, name, digest, context) of datasets used by runs of these experiments."""
-    if not experiment_ids:
-        return []
-    ctx = input_tags.alias("ctx")
-    query = (
-        sa.select(datasets.c.experiment_id, datasets.c.name, datasets.c.digest, ctx.c.value)
-        .distinct()
-        .select_from(
-            datasets.join(inputs, inputs.c.source_id == datasets.c.dataset_uuid).outerjoin(
-                ctx, sa.and_(ctx.c.input_uuid == inputs.c.input_uuid, ctx.c.name == DATASET_CONTEXT_TAG)
-            )
-        )
-        .where(datasets.c.experiment_id.in_(list(experiment_ids)))
-        .order_by(datasets.c.experiment_id, datasets.c.name, datasets.c.digest, ctx.c.value)
-        .limit(MAX_DATASET_SUMMARIES)
-    )
-    return [DatasetSummary(str(r[0]), r[1], r[2], r[3]) for r in conn.execute(query)]

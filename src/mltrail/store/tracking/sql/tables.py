@@ -1,35 +1,19 @@
 """The tracking schema as SQLAlchemy Core tables.
 
 The Alembic revisions in ``migrations/versions`` create the same schema; ``tests/store`` checks they agree.
-On MySQL/MariaDB every string column uses the ``utf8mb4_bin`` collation, so ``=`` and ``LIKE`` are
-case-sensitive there as on PostgreSQL and SQLite.
+String columns compare case-sensitively on every backend (:mod:`mltrail.store.sql.columns`).
 """
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
-from sqlalchemy.types import TypeEngine
+
+from mltrail.store.sql.columns import string, table, text
 
 metadata = sa.MetaData()
-_MYSQL_COLLATION = "utf8mb4_bin"
-
-
-def string(length: int) -> TypeEngine[str]:
-    """A VARCHAR that compares case-sensitively on every backend."""
-    return sa.String(length).with_variant(
-        mysql.VARCHAR(length, charset="utf8mb4", collation=_MYSQL_COLLATION), "mysql", "mariadb"
-    )
-
-
-def text(size: str = "text") -> TypeEngine[str]:
-    """A TEXT column (``medium``/``long`` pick MySQL's bigger TEXT types) that compares case-sensitively."""
-    mysql_type = {"text": mysql.TEXT, "medium": mysql.MEDIUMTEXT, "long": mysql.LONGTEXT}[size]
-    return sa.Text().with_variant(mysql_type(charset="utf8mb4", collation=_MYSQL_COLLATION), "mysql", "mariadb")
-
-
-def _table(name: str, *items: sa.SchemaItem, **kwargs: object) -> sa.Table:
-    return sa.Table(name, metadata, *items, mysql_charset="utf8mb4", mysql_engine="InnoDB", **kwargs)
+_table = functools.partial(table, metadata)
 
 
 experiments = _table(

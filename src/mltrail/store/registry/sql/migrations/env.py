@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection that :func:`mltrail.store.db.ensure_schema` passes in."""
+"""Alembic environment: runs on the connection that :func:`mltrail.store.sql.schema.ensure_schema` passes in."""
 
 from __future__ import annotations
 

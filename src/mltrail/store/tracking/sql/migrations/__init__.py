@@ -1,4 +1,4 @@
-"""Alembic migrations of the tracking schema (run programmatically by :func:`mltrail.store.db.ensure_schema`)."""
+"""Alembic migrations of the tracking schema (run by :func:`mltrail.store.sql.schema.ensure_schema`)."""
 
 #: The newest revision; the store skips Alembic entirely when the version table already records it.
 HEAD = "0002_pg_key_value_stats"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from mltrail.store.tracking.sql.tables import string, text
+from mltrail.store.sql.columns import string, text
 
 revision = "0001_initial"
 down_revision = None
