@@ -4,7 +4,7 @@ import { asNumber, buildAxis, colorItems, compareKeys, isNumeric, Item, niceTick
 import { insideBrushes, linePath, ParallelCoordinates } from '../components/ParallelCoordinates';
 import { Scatter } from '../components/Scatter';
 import { defaultAxes, defaultScatter, differingKeys } from '../pages/Compare';
-import { Run } from '../api';
+import { Run } from '../api/tracking';
 
 const run = (id: string, params: Record<string, string>, metrics: Record<string, number> = {}): Run => ({
   info: { run_id: id, experiment_id: '1', status: 'FINISHED', lifecycle_stage: 'active', run_name: `name-${id}` },

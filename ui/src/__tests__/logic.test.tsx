@@ -3,7 +3,9 @@ import { render, screen } from '@testing-library/react';
 import { cellValue, orderByClause, parseColId } from '../pages/Runs';
 import { paramDiff, pointsPerRun } from '../pages/Compare';
 import { align, smooth } from '../components/Chart';
-import { fmtDuration, fmtValue, query, Run } from '../api';
+import { query } from '../api/http';
+import { Run } from '../api/tracking';
+import { fmtDuration, fmtValue } from '../format';
 import { href, parseHash } from '../router';
 import { ErrorBox } from '../components/Common';
 

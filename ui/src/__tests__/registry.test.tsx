@@ -3,7 +3,8 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { compareRuns, latestVersion, snippet, modelFilter, modelOrderBy, StageBadge } from '../pages/Models';
 import { TagEditor } from '../components/TagEditor';
 import { AliasEditor } from '../components/AliasEditor';
-import { ApiError, versionArtifactUrl } from '../api';
+import { ApiError } from '../api/http';
+import { versionArtifactUrl } from '../api/registry';
 
 describe('models list logic', () => {
   it('builds the search filter and order', () => {

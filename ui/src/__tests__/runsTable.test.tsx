@@ -4,7 +4,8 @@ import { useState } from 'react';
 import { completions, FilterInput, quoteKey } from '../components/FilterInput';
 import { buildTree, runIndex } from '../components/RunTree';
 import { KeyCatalog } from '../pages/Runs';
-import { Run, sqlString } from '../api';
+import { sqlString } from '../api/http';
+import { Run } from '../api/tracking';
 import { VirtualTable } from '../components/VirtualTable';
 import { replaceRuns } from '../components/useLiveRows';
 

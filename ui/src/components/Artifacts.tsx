@@ -1,9 +1,11 @@
 // An artifacts browser (tree + preview) over a run's or a logged model's artifacts.
 import { useEffect, useState } from 'react';
-import { FileInfo, fmtBytes } from '../api';
+import type { FileInfo } from '../api/tracking';
+import { fmtBytes } from '../format';
 import { ErrorBox } from './Common';
 import { MLmodelView } from './MLmodelView';
 import { CsvView, ParquetView, YamlView } from './Previews';
+import { useLoad } from './useLoad';
 
 export interface ArtifactSource {
   /** Identity of the source: effects reload when it changes. */
@@ -38,17 +40,12 @@ export function ArtifactBrowser({ source, path, onSelect, autoSelect }: {
   /** A top-level file to open when none is selected and it exists (a model's `MLmodel`). */
   autoSelect?: string;
 }) {
-  const [root, setRoot] = useState<FileInfo[] | null>(null);
   const [sizes, setSizes] = useState<Record<string, number | undefined>>({});
-  const [error, setError] = useState<string | null>(null);
+  const { data: root = null, error } = useLoad(() => source.list(), [source.key], { reset: true });
   useEffect(() => {
-    setRoot(null);
-    source.list().then((files) => {
-      setRoot(files);
-      const auto = autoSelect && !path ? files.find((f) => f.path === autoSelect && !f.is_dir) : undefined;
-      if (auto) onSelect(auto.path);
-    }).catch((e) => setError(String(e.message || e)));
-  }, [source.key]);
+    const auto = root && autoSelect && !path ? root.find((f) => f.path === autoSelect && !f.is_dir) : undefined;
+    if (auto) onSelect(auto.path);
+  }, [root]);
   const pick = (f: FileInfo) => { setSizes((s) => ({ ...s, [f.path]: f.file_size })); onSelect(f.path); };
   return (
     <div className="artifacts">
@@ -64,10 +61,8 @@ export function ArtifactBrowser({ source, path, onSelect, autoSelect }: {
 
 function TreeNode({ source, file, selected, onSelect }: { source: ArtifactSource; file: FileInfo; selected: string; onSelect: (f: FileInfo) => void }) {
   const [open, setOpen] = useState(selected.startsWith(file.path + '/'));
-  const [kids, setKids] = useState<FileInfo[] | null>(null);
-  useEffect(() => {
-    if (open && file.is_dir && kids === null) source.list(file.path).then(setKids).catch(() => setKids([]));
-  }, [open]);
+  const { data: kids } = useLoad((): Promise<FileInfo[]> | undefined => (open && file.is_dir && kids === undefined
+    ? source.list(file.path).catch((): FileInfo[] => []) : undefined), [open]);
   const name = file.path.split('/').pop();
   if (file.is_dir) {
     return (
@@ -88,20 +83,11 @@ export function Preview({ source, path, size }: { source: ArtifactSource; path: 
   const url = source.url(path);
   const kind = previewKind(path);
   const textual = kind !== 'image' && kind !== 'parquet' && kind !== 'none';
-  const [text, setText] = useState<{ body: string; truncated: boolean } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    setText(null); setError(null);
-    if (!textual) return;
-    let live = true;
-    fetch(url).then(async (r) => {
-      if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `${r.status} ${r.statusText}`);
-      const blob = await r.blob();
-      const body = await blob.slice(0, TEXT_LIMIT).text();
-      if (live) setText({ body, truncated: blob.size > TEXT_LIMIT });
-    }).catch((e) => { if (live) setError(String(e.message || e)); });
-    return () => { live = false; };
-  }, [url]);
+  const { data: text = null, error } = useLoad(() => (textual ? fetch(url).then(async (r) => {
+    if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `${r.status} ${r.statusText}`);
+    const blob = await r.blob();
+    return { body: await blob.slice(0, TEXT_LIMIT).text(), truncated: blob.size > TEXT_LIMIT };
+  }) : undefined), [url], { reset: true });
   let body;
   if (kind === 'image') body = <img className="artifact-image" src={url} alt={path} />;
   else if (kind === 'parquet') body = <ParquetView url={url} size={size} />;

@@ -1,22 +1,22 @@
 // The bulk "move runs to another experiment" bar of the runs table (mltrail's /runs/move endpoint).
 import { useEffect, useState } from 'react';
-import { api, Experiment, runsApi } from '../api';
+import { errorMessage } from '../api/http';
+import { api, runsApi } from '../api/tracking';
+import { useLoad } from './useLoad';
 
 export function MoveRunsBar({ runIds, experimentIds, onMoved, onError, onClose }: {
   runIds: string[]; experimentIds: string[]; onMoved: (message: string) => void; onError: (message: string) => void;
   onClose: () => void;
 }) {
-  const [targets, setTargets] = useState<Experiment[] | null>(null);
   const [target, setTarget] = useState('');
   const [busy, setBusy] = useState(false);
   const single = experimentIds.length === 1 ? experimentIds[0] : null;
+  const { data: targets, error } = useLoad(() => api.searchExperiments('', 'ACTIVE_ONLY')
+    .then((r) => (r.experiments || []).sort((a, b) => a.name.localeCompare(b.name))), []);
   useEffect(() => {
-    api.searchExperiments('', 'ACTIVE_ONLY').then((r) => {
-      const list = (r.experiments || []).sort((a, b) => a.name.localeCompare(b.name));
-      setTargets(list);
-      setTarget((cur) => cur || list.find((e) => e.experiment_id !== single)?.experiment_id || '');
-    }).catch((e) => onError(String(e.message || e)));
-  }, []);
+    if (targets) setTarget((cur) => cur || targets.find((e) => e.experiment_id !== single)?.experiment_id || '');
+  }, [targets]);
+  useEffect(() => { if (error) onError(error); }, [error]);
   const n = runIds.length;
   const move = async () => {
     const exp = targets?.find((e) => e.experiment_id === target);
@@ -25,7 +25,7 @@ export function MoveRunsBar({ runIds, experimentIds, onMoved, onError, onClose }
     try {
       await runsApi.moveRuns(runIds, exp.experiment_id);
       onMoved(`Moved ${n} run${n === 1 ? '' : 's'} (with their child runs) to "${exp.name}".`);
-    } catch (e: any) { onError(String(e.message || e)); } finally { setBusy(false); }
+    } catch (e) { onError(errorMessage(e)); } finally { setBusy(false); }
   };
   return (
     <div className="toolbar move-bar" role="group" aria-label="Move runs">

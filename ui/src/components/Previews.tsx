@@ -1,9 +1,11 @@
 // Artifact previews that need more than a <pre>: YAML (highlighted), CSV/TSV and Parquet (as tables).
-import { ReactNode, useEffect, useState } from 'react';
+import { ReactNode } from 'react';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { load } from 'js-yaml';
-import { fmtValue } from '../api';
+import { errorMessage } from '../api/http';
+import { fmtValue } from '../format';
 import { ErrorBox } from './Common';
+import { useLoad } from './useLoad';
 
 export const MAX_TABLE_ROWS = 500;
 const MAX_PARQUET_BYTES = 64 * 1024 * 1024;
@@ -107,13 +109,9 @@ function cell(v: unknown): string {
 
 /** A Parquet file read in the browser (hyparquet): its schema, row count and first rows. */
 export function ParquetView({ url, size }: { url: string; size?: number }) {
-  const [state, setState] = useState<{ header: string[]; types: string[]; rows: string[][]; total: number } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    setState(null); setError(null);
-    if (size !== undefined && size > MAX_PARQUET_BYTES) { setError(`File too large to preview (${size} bytes); download it instead.`); return; }
-    let live = true;
-    (async () => {
+  const { data: state, error } = useLoad(async () => {
+    if (size !== undefined && size > MAX_PARQUET_BYTES) throw new Error(`File too large to preview (${size} bytes); download it instead.`);
+    try {
       const res = await fetch(url);
       if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
       const file = await res.arrayBuffer();
@@ -122,10 +120,11 @@ export function ParquetView({ url, size }: { url: string; size?: number }) {
       const header = fields.map((f) => f.element.name);
       const types = fields.map((f) => String(f.element.logical_type?.type || f.element.converted_type || f.element.type || (f.children.length ? 'nested' : '')));
       const objects = await parquetReadObjects({ file, metadata: meta, rowStart: 0, rowEnd: Math.min(Number(meta.num_rows), MAX_TABLE_ROWS) });
-      if (live) setState({ header, types, total: Number(meta.num_rows), rows: objects.map((o) => header.map((h) => cell(o[h]))) });
-    })().catch((e) => { if (live) setError(`Could not read Parquet: ${String(e.message || e)}`); });
-    return () => { live = false; };
-  }, [url]);
+      return { header, types, total: Number(meta.num_rows), rows: objects.map((o) => header.map((h) => cell(o[h]))) };
+    } catch (e) {
+      throw new Error(`Could not read Parquet: ${errorMessage(e)}`);
+    }
+  }, [url], { reset: true });
   if (error) return <ErrorBox error={error} />;
   if (!state) return <p className="muted">Reading Parquet…</p>;
   return <div data-testid="parquet"><DataTable header={state.header} types={state.types} rows={state.rows} total={state.total} /></div>;

@@ -1,5 +1,5 @@
 // Runs grouped under their parents (the `mlflow.parentRunId` tag), flattened for a virtualized table.
-import { Run } from '../api';
+import { Run } from '../api/tracking';
 
 export const PARENT_TAG = 'mlflow.parentRunId';
 

@@ -1,7 +1,7 @@
 // Editable key/value tags (registered models, model versions): edit a value, delete a tag, add one.
 // Every change goes to the server; its error message is shown beside the table.
 import { FormEvent, useState } from 'react';
-import type { KV } from '../api';
+import type { KV } from '../api/tracking';
 import { ErrorBox } from './Common';
 import { useAction } from './useAction';
 

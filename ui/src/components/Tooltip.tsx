@@ -1,6 +1,6 @@
 // A small floating box beside the pointer, naming a run and its values (used by the SVG charts).
 import { useState } from 'react';
-import { fmtValue } from '../api';
+import { fmtValue } from '../format';
 import type { AxisValue } from './axes';
 
 export interface TipState {

@@ -1,6 +1,6 @@
 // Axes shared by the parallel-coordinates and scatter charts: numeric (linear or log) or categorical, each mapping
 // a value to a position in [0, 1] (0 = bottom/left), with tick marks chosen for people to read.
-import type { Run } from '../api';
+import type { Run } from '../api/tracking';
 
 export type AxisValue = number | string | undefined;
 

@@ -1,5 +1,7 @@
 // Run one server action at a time from a form: `busy` while it runs, the server's message in `error` when it fails.
+// (Reading data is `useLoad`'s job, beside this.)
 import { useState } from 'react';
+import { errorMessage } from '../api/http';
 
 export function useAction(onDone: () => void = () => undefined) {
   const [busy, setBusy] = useState(false);
@@ -8,7 +10,7 @@ export function useAction(onDone: () => void = () => undefined) {
   const run = (action: () => Promise<unknown>, after: () => void = () => undefined) => {
     setBusy(true);
     action().then(() => { setError(null); after(); onDone(); })
-      .catch((e) => setError(String(e?.message || e))).finally(() => setBusy(false));
+      .catch((e) => setError(errorMessage(e))).finally(() => setBusy(false));
   };
   return { busy, error, setError, run };
 }

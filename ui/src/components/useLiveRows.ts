@@ -1,7 +1,7 @@
 // Live updates for a runs table: running rows in view are re-read every `pollMs` and handed back as fresh copies,
 // so the caller replaces them in place and scroll position, selection and expansion stay as they are.
 import { MutableRefObject, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Run, runsApi } from '../api';
+import { Run, runsApi } from '../api/tracking';
 import { TreeRow } from './RunTree';
 
 export const LIVE_POLL_MS = 5000;

@@ -1,5 +1,6 @@
-import { useEffect, useMemo, useState } from 'react';
-import { api, fmtValue, Metric, Run } from '../api';
+import { useMemo, useState } from 'react';
+import { api, Metric, Run } from '../api/tracking';
+import { fmtValue } from '../format';
 import { href, navigate } from '../router';
 import { Chart, PALETTE, Series, smooth } from '../components/Chart';
 import { ErrorBox } from '../components/Common';
@@ -7,6 +8,7 @@ import { AxisValue, compareKeys, isNumeric, Item, keyLabel, runValue } from '../
 import { AxisChooser, KeyOptions } from '../components/AxisChooser';
 import { ParallelCoordinates } from '../components/ParallelCoordinates';
 import { Scatter } from '../components/Scatter';
+import { useLoad } from '../components/useLoad';
 
 export function paramDiff(runs: Run[]): { key: string; values: (string | undefined)[]; differs: boolean }[] {
   const keys = new Set<string>();
@@ -45,6 +47,9 @@ export function pointsPerRun(runs: number): number {
   return Math.max(200, Math.min(1000, Math.floor(40000 / Math.max(1, runs))));
 }
 
+const NO_RUNS: Run[] = [];
+const NO_POINTS: Metric[] = [];
+
 export function ComparePage({ params }: { params: URLSearchParams }) {
   const ids = (params.get('runs') || '').split(',').filter(Boolean);
   const metricParam = params.get('metric');
@@ -52,9 +57,6 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
   const logY = params.get('log') === '1';
   const smoothing = Number(params.get('smooth') || 0);
   const onlyDiff = params.get('diff') === '1';
-  const [runs, setRuns] = useState<Run[]>([]);
-  const [points, setPoints] = useState<Metric[]>([]);
-  const [error, setError] = useState<string | null>(null);
   const [hoverRun, setHoverRun] = useState<string | null>(null);
 
   const setUrl = (patch: Record<string, string | undefined>) => {
@@ -63,20 +65,19 @@ export function ComparePage({ params }: { params: URLSearchParams }) {
     navigate('/compare', { ...cur, ...patch }, true);
   };
 
-  useEffect(() => {
-    Promise.all(ids.map((id) => api.getRun(id).then((r) => r.run))).then(setRuns).catch((e) => setError(String(e.message || e)));
-  }, [ids.join(',')]);
+  const runsLoad = useLoad(() => Promise.all(ids.map((id) => api.getRun(id).then((r) => r.run))), [ids.join(',')]);
+  const runs = runsLoad.data || NO_RUNS;
 
   const keys = useMemo(() => compareKeys(runs), [runs]);
   const metricRows = useMemo(() => keys.filter((k) => k.startsWith('metrics.')), [keys]);
   const metricKeys = useMemo(() => metricRows.map(keyLabel), [metricRows]);
   const metric = metricParam && metricKeys.includes(metricParam) ? metricParam : metricKeys[0];
 
-  useEffect(() => {
-    if (!metric || !ids.length) return;
-    api.historyDownsampled(ids.slice(0, 100), metric, pointsPerRun(Math.min(ids.length, 100))).then((r) => setPoints(r.metrics || []))
-      .catch((e) => setError(String(e.message || e)));
-  }, [metric, ids.join(',')]);
+  const pointsLoad = useLoad(() => (metric && ids.length
+    ? api.historyDownsampled(ids.slice(0, 100), metric, pointsPerRun(Math.min(ids.length, 100))).then((r) => r.metrics || [])
+    : undefined), [metric, ids.join(',')]);
+  const points = pointsLoad.data || NO_POINTS;
+  const error = runsLoad.error || pointsLoad.error;
 
   // The chart's points by run, in step order (one pass over what the server sent).
   const pointsByRun = useMemo(() => {

@@ -1,32 +1,31 @@
 import { useEffect, useState } from 'react';
-import { api, Experiment, fmtTime, sqlString } from '../api';
+import { errorMessage, sqlString } from '../api/http';
+import { api } from '../api/tracking';
+import { fmtTime } from '../format';
 import { href, navigate } from '../router';
 import { ErrorBox } from '../components/Common';
+import { useLoad } from '../components/useLoad';
 
 export function ExperimentsPage({ params }: { params: URLSearchParams }) {
   const q = params.get('q') || '';
   const view = params.get('view') || 'ACTIVE_ONLY';
   const [search, setSearch] = useState(q);
-  const [items, setItems] = useState<Experiment[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [newName, setNewName] = useState('');
   const [editing, setEditing] = useState<{ id: string; name: string } | null>(null);
-  const [tick, setTick] = useState(0);
   const [picked, setPicked] = useState<string[]>([]);
 
-  useEffect(() => {
+  const { data, error, setError, reload } = useLoad(() => {
     const filter = q ? `name ILIKE ${sqlString(`%${q}%`)}` : '';
-    api.searchExperiments(filter, view)
-      .then((r) => {
-        const list = r.experiments || [];
-        setItems(list); setError(null);
-        setPicked((p) => p.filter((id) => list.some((e) => e.experiment_id === id)));
-      })
-      .catch((e) => setError(String(e.message || e)));
-  }, [q, view, tick]);
+    return api.searchExperiments(filter, view).then((r) => r.experiments || []);
+  }, [q, view]);
+  const items = data ?? null;
+  // experiments that left the list (deleted, filtered out) leave the selection too
+  useEffect(() => {
+    if (data) setPicked((p) => p.filter((id) => data.some((e) => e.experiment_id === id)));
+  }, [data]);
 
   const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
-  const act = (p: Promise<unknown>) => p.then(() => setTick((t) => t + 1)).catch((e) => setError(String(e.message || e)));
+  const act = (p: Promise<unknown>) => p.then(reload).catch((e) => setError(errorMessage(e)));
 
   return (
     <div className="page">

@@ -1,9 +1,10 @@
 // One model version: stage (with a transition form), aliases, lineage (experiment -> run -> logged model -> version),
 // description and tags (editable), and the signature read from the MLmodel file of the version's artifacts.
-import { ReactNode, useCallback, useEffect, useState } from 'react';
-import {
-  api, ApiError, Experiment, fmtTime, getLoggedModel, LoggedModel, ModelVersion, RegisteredModel, registryApi, Run, STAGES,
-} from '../api';
+import { ReactNode, useEffect, useState } from 'react';
+import { ApiError, errorMessage } from '../api/http';
+import { ModelVersion, registryApi, STAGES } from '../api/registry';
+import { api, Experiment, getLoggedModel, LoggedModel, Run } from '../api/tracking';
+import { fmtTime } from '../format';
 import { href } from '../router';
 import { ErrorBox } from '../components/Common';
 import { AliasEditor } from '../components/AliasEditor';
@@ -11,39 +12,29 @@ import { MarkdownEditor } from '../components/Markdown';
 import { MLmodelSignature, parseMLmodel, parseSignature } from '../components/MLmodelView';
 import { TagEditor } from '../components/TagEditor';
 import { useAction } from '../components/useAction';
+import { useLoad } from '../components/useLoad';
 import { StageBadge } from './Models';
 
 type MLmodelState = { text: string } | { missing: true } | { error: string } | null;
 
 export function ModelVersionPage({ name, version }: { name: string; version: string }) {
-  const [mv, setMv] = useState<ModelVersion | null>(null);
-  const [model, setModel] = useState<RegisteredModel | null>(null);
-  const [run, setRun] = useState<Run | null>(null);
-  const [experiment, setExperiment] = useState<Experiment | null>(null);
-  const [mlmodel, setMlmodel] = useState<MLmodelState>(null);
-  const [logged, setLogged] = useState<LoggedModel | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    registryApi.getVersion(name, version).then((r) => setMv(r.model_version)).catch((e) => setError(String(e.message || e)));
-    registryApi.getModel(name).then((r) => setModel(r.registered_model)).catch(() => undefined);
-  }, [name, version]);
-  useEffect(load, [load]);
-  useEffect(() => {
-    registryApi.versionFile(name, version, 'MLmodel').then((text) => setMlmodel({ text }))
-      .catch((e) => setMlmodel(e instanceof ApiError && e.status === 404 ? { missing: true } : { error: String(e.message || e) }));
-  }, [name, version]);
+  const versionLoad = useLoad(() => registryApi.getVersion(name, version).then((r) => r.model_version), [name, version]);
+  const modelLoad = useLoad(() => registryApi.getModel(name).then((r) => r.registered_model), [name]);
+  const load = () => { versionLoad.reload(); modelLoad.reload(); };
+  const mv = versionLoad.data ?? null;
+  const model = modelLoad.data ?? null;
+  const { error } = versionLoad;
+  const { data: mlmodel = null } = useLoad((): Promise<MLmodelState> => registryApi.versionFile(name, version, 'MLmodel')
+    .then((text) => ({ text }), (e) => (e instanceof ApiError && e.status === 404 ? { missing: true } : { error: errorMessage(e) })),
+  [name, version]);
   const runId = mv?.run_id;
   const modelId = mv?.model_id;
-  useEffect(() => {
-    if (modelId) getLoggedModel(modelId).then((r) => setLogged(r.model)).catch(() => setLogged(null));
-  }, [modelId]);
-  useEffect(() => {
-    if (!runId) return;
-    api.getRun(runId).then((r) => {
-      setRun(r.run);
-      return api.getExperiment(r.run.info.experiment_id).then((x) => setExperiment(x.experiment));
-    }).catch(() => setRun(null));
-  }, [runId]);
+  const { data: logged = null } = useLoad(() => (modelId ? getLoggedModel(modelId).then((r) => r.model, () => null) : undefined),
+    [modelId]);
+  const { data: run = null } = useLoad(() => (runId ? api.getRun(runId).then((r) => r.run, () => null) : undefined), [runId]);
+  const experimentId = run?.info.experiment_id;
+  const { data: experiment = null } = useLoad(
+    () => (experimentId ? api.getExperiment(experimentId).then((x) => x.experiment) : undefined), [experimentId]);
 
   const modelHref = href(`/models/${encodeURIComponent(name)}`);
   return (

@@ -1,10 +1,14 @@
-import { useCallback, useEffect, useState } from 'react';
-import { api, fmtTime, ModelVersion, RegisteredModel, registryApi, sqlString } from '../api';
+import { useState } from 'react';
+import { sqlString } from '../api/http';
+import { ModelVersion, RegisteredModel, registryApi } from '../api/registry';
+import { api } from '../api/tracking';
+import { fmtTime } from '../format';
 import { href, navigate } from '../router';
 import { ErrorBox } from '../components/Common';
 import { AliasEditor } from '../components/AliasEditor';
 import { MarkdownEditor } from '../components/Markdown';
 import { TagEditor } from '../components/TagEditor';
+import { useLoad } from '../components/useLoad';
 
 const PAGE_SIZES = [25, 50, 100];
 const SORTS: Record<string, string> = { name: 'name', updated: 'last_updated_timestamp' };
@@ -46,16 +50,11 @@ export function ModelsPage({ params }: { params: URLSearchParams }) {
   const token = params.get('page') || undefined;
   const size = PAGE_SIZES.includes(Number(params.get('n'))) ? Number(params.get('n')) : PAGE_SIZES[0];
   const [search, setSearch] = useState(q);
-  const [models, setModels] = useState<RegisteredModel[] | null>(null);
-  const [next, setNext] = useState<string | undefined>();
   const [prev, setPrev] = useState<(string | undefined)[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    setError(null);
-    registryApi.searchModels(modelFilter(q), modelOrderBy(order), token, size)
-      .then((r) => { setModels(r.registered_models || []); setNext(r.next_page_token || undefined); })
-      .catch((e) => { setModels([]); setError(String(e.message || e)); });
-  }, [q, order, token, size]);
+  const page = useLoad(() => registryApi.searchModels(modelFilter(q), modelOrderBy(order), token, size), [q, order, token, size]);
+  const { error } = page;
+  const models = error ? [] : page.data ? page.data.registered_models || [] : null;
+  const next = error ? undefined : page.data?.next_page_token || undefined;
   const go = (patch: Record<string, string | undefined>) =>
     navigate('/models', { q, order: order === 'name:asc' ? undefined : order, n: size === PAGE_SIZES[0] ? undefined : String(size), ...patch });
   const sortBy = (col: string) => {
@@ -111,24 +110,23 @@ export function ModelsPage({ params }: { params: URLSearchParams }) {
   );
 }
 
+const NO_VERSIONS: ModelVersion[] = [];
+
 export function ModelPage({ name }: { name: string }) {
-  const [model, setModel] = useState<RegisteredModel | null>(null);
-  const [versions, setVersions] = useState<ModelVersion[]>([]);
-  const [runNames, setRunNames] = useState<Record<string, string>>({});
   const [picked, setPicked] = useState<string[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    registryApi.getModel(name).then((r) => setModel(r.registered_model)).catch((e) => setError(String(e.message || e)));
-    registryApi.versions(name).then((r) => setVersions((r.model_versions || []).sort((a, b) => Number(b.version) - Number(a.version))))
-      .catch((e) => setError(String(e.message || e)));
-  }, [name]);
-  useEffect(load, [load]);
-  useEffect(() => {
+  const modelLoad = useLoad(() => registryApi.getModel(name).then((r) => r.registered_model), [name]);
+  const versionsLoad = useLoad(() => registryApi.versions(name)
+    .then((r) => (r.model_versions || []).sort((a, b) => Number(b.version) - Number(a.version))), [name]);
+  const model = modelLoad.data ?? null;
+  const versions = versionsLoad.data || NO_VERSIONS;
+  const error = modelLoad.error || versionsLoad.error;
+  const load = () => { modelLoad.reload(); versionsLoad.reload(); };
+  const { data: runNames = {} } = useLoad(() => {
     const ids = [...new Set(versions.map((v) => v.run_id).filter((id): id is string => !!id))].slice(0, 100);
-    Promise.allSettled(ids.map((id) => api.getRun(id))).then((res) => {
+    return Promise.allSettled(ids.map((id) => api.getRun(id))).then((res) => {
       const names: Record<string, string> = {};
       res.forEach((r, i) => { if (r.status === 'fulfilled') names[ids[i]] = r.value.run.info.run_name || ids[i]; });
-      setRunNames(names);
+      return names;
     });
   }, [versions]);
   const aliasesOf = (v: string) => (model?.aliases || []).filter((a) => a.version === v).map((a) => a.alias);

@@ -1,11 +1,12 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
-import {
-  api, artifactUrl, fmtDuration, fmtTime, fmtValue, LoggedModel, loggedModelArtifactUrl, Run, runsApi, sqlString,
-} from '../api';
+import { sqlString } from '../api/http';
+import { api, artifactUrl, LoggedModel, loggedModelArtifactUrl, Run, runsApi } from '../api/tracking';
+import { fmtDuration, fmtTime, fmtValue } from '../format';
 import { href, navigate } from '../router';
 import { Chart, Series } from '../components/Chart';
 import { ErrorBox, Status } from '../components/Common';
 import type { ArtifactSource } from '../components/Artifacts';
+import { useLoad } from '../components/useLoad';
 
 // Previews (Parquet, YAML, MLmodel) and markdown load on first use, keeping the runs table's bundle small.
 const ArtifactBrowser = lazy(() => import('../components/Artifacts').then((m) => ({ default: m.ArtifactBrowser })));
@@ -28,24 +29,17 @@ const TAB_LABEL: Record<string, string> = { models: 'Logged models' };
 
 export function RunPage({ runId, params }: { runId: string; params: URLSearchParams }) {
   const tab = params.get('tab') || 'overview';
-  const [run, setRun] = useState<Run | null>(null);
-  const [children, setChildren] = useState<Run[]>([]);
-  const [models, setModels] = useState<LoggedModel[] | null>(null);
-  const [expName, setExpName] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
 
-  useEffect(() => {
-    api.getRun(runId).then((r) => { setRun(r.run); setError(null); }).catch((e) => setError(String(e.message || e)));
-  }, [runId, tick]);
-  useEffect(() => {
-    if (!run) return;
-    api.searchRuns([run.info.experiment_id], `tags.mlflow.parentRunId = ${sqlString(runId)}`, [], undefined, 100)
-      .then((r) => setChildren(r.runs || [])).catch(() => setChildren([]));
-    api.getExperiment(run.info.experiment_id).then((r) => setExpName(r.experiment.name)).catch(() => setExpName(null));
-    runsApi.loggedModelsOfRun(run.info.experiment_id, runId)
-      .then((r) => setModels(r.models || [])).catch(() => setModels([]));
-  }, [run?.info.experiment_id, runId]);
+  const { data: run = null, error } = useLoad(() => api.getRun(runId).then((r) => r.run), [runId, tick]);
+  const experimentId = run?.info.experiment_id;
+  const { data: children = [] } = useLoad(() => (experimentId
+    ? api.searchRuns([experimentId], `tags.mlflow.parentRunId = ${sqlString(runId)}`, [], undefined, 100)
+      .then((r) => r.runs || [], () => []) : undefined), [experimentId, runId]);
+  const { data: expName = null } = useLoad(() => (experimentId
+    ? api.getExperiment(experimentId).then((r) => r.experiment.name, () => null) : undefined), [experimentId]);
+  const { data: models = null } = useLoad(() => (experimentId
+    ? runsApi.loggedModelsOfRun(experimentId, runId).then((r) => r.models || [], () => []) : undefined), [experimentId, runId]);
   // Live updates while the run is running.
   useEffect(() => {
     if (run?.info.status !== 'RUNNING') return;
@@ -144,14 +138,9 @@ function MetricsTable({ run, onPick }: { run: Run; onPick?: (k: string) => void 
 function MetricsTab({ run, selected, tick }: { run: Run; selected: string | null; tick: number }) {
   const keys = (run.data.metrics || []).map((m) => m.key).sort();
   const key = selected && keys.includes(selected) ? selected : keys[0];
-  const [series, setSeries] = useState<Series[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    if (!key) return;
-    api.historyDownsampled([run.info.run_id], key).then((r) => {
-      setSeries([{ label: key, points: (r.metrics || []).map((m) => ({ x: Number(m.step), y: Number(m.value) })) }]);
-    }).catch((e) => setError(String(e.message || e)));
-  }, [run.info.run_id, key, tick]);
+  const { data: series, error } = useLoad(() => (key ? api.historyDownsampled([run.info.run_id], key).then((r) => (
+    [{ label: key, points: (r.metrics || []).map((m) => ({ x: Number(m.step), y: Number(m.value) })) }] as Series[]))
+    : undefined), [run.info.run_id, key, tick]);
   return (
     <div>
       <ErrorBox error={error} />

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, Experiment, fmtDuration, fmtTime, fmtValue, Run, runsApi } from '../api';
+import { errorMessage } from '../api/http';
+import { api, Run, runsApi } from '../api/tracking';
+import { fmtDuration, fmtTime, fmtValue } from '../format';
 import { href, navigate } from '../router';
 import { Column, VirtualTable } from '../components/VirtualTable';
 import { ErrorBox, Status } from '../components/Common';
@@ -7,9 +9,10 @@ import { FilterInput } from '../components/FilterInput';
 import { buildTree, parentOf, runIndex, TreeRow } from '../components/RunTree';
 import { LIVE_POLL_MS, replaceRuns, useLiveRows } from '../components/useLiveRows';
 import { MoveRunsBar } from '../components/MoveRuns';
+import { useLoad } from '../components/useLoad';
+import { usePagedRuns } from '../components/usePagedRuns';
 
 export { LIVE_POLL_MS };
-const PAGE = 200;
 
 type Kind = 'attributes' | 'params' | 'metrics' | 'tags';
 export interface ColSpec { id: string; kind: Kind | 'special'; key: string; label: string; sortable: boolean }
@@ -75,12 +78,6 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   const viewType = params.get('view') || 'ACTIVE_ONLY';
   const group = params.get('group') !== '0';
   const expKey = experimentIds.join(',');
-  const [experiments, setExperiments] = useState<Experiment[]>([]);
-  const [runs, setRuns] = useState<Run[]>([]);
-  const [token, setToken] = useState<string | undefined>();
-  const [loading, setLoading] = useState(false);
-  const [done, setDone] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [filterText, setFilterText] = useState(filter);
   useEffect(() => setFilterText(filter), [filter]); // back/forward and shared links change the URL's filter
@@ -89,11 +86,9 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   const [extraKids, setExtraKids] = useState<Map<string, Run[]>>(new Map());
   const [chooser, setChooser] = useState(false);
   const [colSearch, setColSearch] = useState('');
-  const [reload, setReload] = useState(0);
   const [moving, setMoving] = useState(false);
   const [keysVersion, setKeysVersion] = useState(0);
   const catalog = useRef(new KeyCatalog());
-  const gen = useRef(0);
 
   const [sortId, sortDir] = order ? order.split(':') : ['', ''];
   const sort = sortId ? { id: sortId, asc: sortDir === 'asc' } : null;
@@ -105,33 +100,13 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
     navigate(`/experiments/${expKey}`, { ...cur, ...patch }, true);
   };
 
-  useEffect(() => {
-    Promise.all(experimentIds.map((id) => api.getExperiment(id).then((r) => r.experiment)))
-      .then(setExperiments).catch((e) => setError(String(e.message || e)));
-  }, [expKey]);
-  const expNames = useMemo(() => new Map(experiments.map((e) => [e.experiment_id, e.name])), [experiments]);
+  const { data: experiments, error: experimentsError } = useLoad(
+    () => Promise.all(experimentIds.map((id) => api.getExperiment(id).then((r) => r.experiment))), [expKey]);
+  const expNames = useMemo(() => new Map((experiments || []).map((e) => [e.experiment_id, e.name])), [experiments]);
 
-  const load = useCallback((pageToken: string | undefined, g: number) => {
-    setLoading(true);
-    api.searchRuns(experimentIds, filter, orderBy, pageToken, PAGE, viewType).then((r) => {
-      if (g !== gen.current) return;
-      setRuns((prev) => (pageToken ? [...prev, ...(r.runs || [])] : r.runs || []));
-      setToken(r.next_page_token);
-      setDone(!r.next_page_token);
-      setError(null);
-    }).catch((e) => { if (g === gen.current) { setError(String(e.message || e)); setRuns([]); setDone(true); } })
-      .finally(() => { if (g === gen.current) setLoading(false); });
-  }, [expKey, filter, orderBy, viewType]);
-
-  useEffect(() => {
-    const g = ++gen.current;
-    setRuns([]); setToken(undefined); setDone(false); setSelected(new Set()); setExtraKids(new Map());
-    load(undefined, g);
-  }, [load, reload]);
-
-  const onEndReached = useCallback(() => {
-    if (!loading && !done && token) load(token, gen.current);
-  }, [loading, done, token, load]);
+  const paged = usePagedRuns({ experimentIds, filter, orderBy, viewType }, () => { setSelected(new Set()); setExtraKids(new Map()); });
+  const { runs, setRuns, loading, done, gen, setError } = paged;
+  const error = paged.error || experimentsError;
 
   useEffect(() => { if (catalog.current.add(runs)) setKeysVersion((v) => v + 1); }, [runs]);
 
@@ -235,11 +210,11 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   };
 
   const bulk = async (fn: (id: string) => Promise<unknown>) => {
-    try { await Promise.all([...selected].map(fn)); setReload((x) => x + 1); } catch (e: any) { setError(String(e.message || e)); }
+    try { await Promise.all([...selected].map(fn)); paged.reload(); } catch (e) { setError(errorMessage(e)); }
   };
 
   const keys = useMemo(() => ({ metrics: catalog.current.metrics, params: catalog.current.params, tags: catalog.current.tags }), [keysVersion]);
-  const title = experiments.map((e) => e.name);
+  const title = (experiments || []).map((e) => e.name);
 
   return (
     <div className="page">
@@ -282,14 +257,14 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
       </div>
       {moving && selected.size > 0 && (
         <MoveRunsBar runIds={[...selected]} experimentIds={experimentIds} onError={setError} onClose={() => setMoving(false)}
-          onMoved={(message) => { setNotice(message); setMoving(false); setReload((x) => x + 1); }} />
+          onMoved={(message) => { setNotice(message); setMoving(false); paged.reload(); }} />
       )}
       {notice && <div className="notice" role="status">{notice} <button className="link" onClick={() => setNotice(null)}>dismiss</button></div>}
       <ErrorBox error={error} />
       {done && !loading && !error && runs.length === 0 && (
         <p className="muted empty" data-testid="no-runs">{filter ? 'No runs match this filter.' : 'No runs in this view yet.'}</p>)}
       <VirtualTable columns={columns} rows={rows} rowKey={(r) => r.run.info.run_id} sort={sort} onSort={onSort}
-        onEndReached={onEndReached} onRangeChange={onRangeChange} height={Math.max(300, window.innerHeight - 260)}
+        onEndReached={paged.loadMore} onRangeChange={onRangeChange} height={Math.max(300, window.innerHeight - 260)}
         pinned={colIds[0] === 'attributes.run_name' ? 2 : 1}
         rowClass={(r) => `${r.depth ? 'child' : ''}${selected.has(r.run.info.run_id) ? ' selected' : ''}`} />
     </div>
