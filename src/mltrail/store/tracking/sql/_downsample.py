@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from mltrail.entities import Metric
-from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.store.sql.dialect import Dialect
 from mltrail.store.tracking.downsample import bucket_count
+from mltrail.store.tracking.sql import _runs
 from mltrail.store.tracking.sql.tables import metrics, runs
 
 
@@ -150,4 +150,4 @@ def _check_runs_exist(conn: Connection, run_ids: list[str]) -> None:
     found = {row[0] for row in conn.execute(sa.select(runs.c.run_uuid).where(runs.c.run_uuid.in_(run_ids)))}
     for run_id in run_ids:
         if run_id not in found:
-            raise MltrailError(f"Run with id={run_id} not found", RESOURCE_DOES_NOT_EXIST)
+            raise _runs.not_found(run_id)
