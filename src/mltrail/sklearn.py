@@ -245,14 +245,6 @@ def log_model(
 
 
 # ------------------------------------------------------------------------------------------------- load
-def _flavor_conf(model_dir: str) -> dict[str, Any]:
-    meta = Model.load(os.path.join(model_dir, MLMODEL_FILE_NAME))
-    conf = meta.flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise MltrailError.invalid_parameter_value(f'Model does not have the "{FLAVOR_NAME}" flavor')
-    return conf
-
-
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
     """Load the estimator saved at ``model_uri`` (a path or any model URI).
 
@@ -262,7 +254,7 @@ def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -
     from mltrail.models.uris import download_model
 
     local = download_model(model_uri, dst_path)
-    conf = _flavor_conf(local)
+    conf = flavor.flavor_conf(local, FLAVOR_NAME)
     if conf.get("code"):
         flavor._ensure_on_path(os.path.join(local, conf["code"]))
     return _load_file(
@@ -276,7 +268,7 @@ def _load_pyfunc(path: str) -> SklearnModelWrapper:
     """The pyfunc implementation for ``path`` (the model directory, or the serialized file itself)."""
     model_dir = os.path.dirname(path) if os.path.isfile(path) else path
     try:
-        conf = _flavor_conf(model_dir)
+        conf = flavor.flavor_conf(model_dir, FLAVOR_NAME)
         fmt, trusted = conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE), conf.get("skops_trusted_types")
     except MltrailError:
         _logger.warning("Could not find scikit-learn flavor configuration; assuming 'pickle' serialization format.")

@@ -344,6 +344,18 @@ def _register(model_uri: str, name: str, tags: dict[str, Any] | None) -> int | N
     return int(found) if found is not None else None
 
 
+def flavor_conf(model_dir: str, flavor_name: str) -> dict[str, Any]:
+    """The configuration of the flavor ``flavor_name`` in the ``MLmodel`` file of ``model_dir`` (a copy).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE when the model does not have that flavor.
+    """
+    conf = Model.load(os.path.join(model_dir, MLMODEL_FILE_NAME)).flavors.get(flavor_name)
+    if conf is None:
+        raise MltrailError.invalid_parameter_value(f'Model does not have the "{flavor_name}" flavor')
+    return dict(conf)
+
+
 def flavor_module(loader_module: str) -> ModuleType:
     """Import a ``loader_module``, using mltrail's implementation for MLflow's flavors that mltrail has.
 

@@ -26,7 +26,7 @@ from mltrail.errors import MltrailError
 from mltrail.models import flavor
 from mltrail.models.example import save_example
 from mltrail.models.llm import LLM_TASKS, TASK_CHAT, llm_signature
-from mltrail.models.model import MLMODEL_FILE_NAME, Model
+from mltrail.models.model import Model
 from mltrail.onnx_genai._generate import GenAIGenerator, read_genai_config
 
 if TYPE_CHECKING:
@@ -168,13 +168,6 @@ def log_model(
     )
 
 
-def _flavor_conf(model_dir: str) -> dict[str, Any]:
-    conf = Model.load(os.path.join(model_dir, MLMODEL_FILE_NAME)).flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise MltrailError.invalid_parameter_value(f'Model does not have the "{FLAVOR_NAME}" flavor')
-    return dict(conf)
-
-
 def load_model(
     model_uri: str | os.PathLike[str], dst_path: str | None = None, model_config: dict[str, Any] | None = None
 ) -> GenAIGenerator:
@@ -191,7 +184,7 @@ def load_model(
     from mltrail.models.uris import download_model
 
     local = download_model(model_uri, dst_path)
-    conf = _flavor_conf(local)
+    conf = flavor.flavor_conf(local, FLAVOR_NAME)
     return GenAIGenerator(os.path.join(local, conf.get("model_dir", MODEL_DIR)), model_config)
 
 
@@ -199,7 +192,7 @@ def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> LLMPy
     """The pyfunc implementation for the model directory ``path``."""
     from mltrail.models.llm import LLMPyfunc
 
-    conf = _flavor_conf(path)
+    conf = flavor.flavor_conf(path, FLAVOR_NAME)
     generator = GenAIGenerator(os.path.join(path, conf.get("model_dir", MODEL_DIR)), model_config)
     name = str(conf.get("source_model_name") or conf.get("model_type") or "onnx-genai")
     return LLMPyfunc(generator, conf.get("inference_task", TASK_CHAT), name)

@@ -24,7 +24,7 @@ from mltrail.errors import MltrailError
 from mltrail.models import flavor
 from mltrail.models.example import save_example
 from mltrail.models.llm import LLM_TASKS, llm_signature
-from mltrail.models.model import MLMODEL_FILE_NAME, Model
+from mltrail.models.model import Model
 
 if TYPE_CHECKING:
     from mltrail.models.model import ModelInfo
@@ -207,13 +207,6 @@ def log_model(
 
 
 # ------------------------------------------------------------------------------------------------- load
-def _flavor_conf(model_dir: str) -> dict[str, Any]:
-    conf = Model.load(os.path.join(model_dir, MLMODEL_FILE_NAME)).flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise MltrailError.invalid_parameter_value(f'Model does not have the "{FLAVOR_NAME}" flavor')
-    return conf
-
-
 def _has_pipeline_task(task: str) -> bool:
     """Whether the installed transformers still has the pipeline ``task`` (5.x removed the seq2seq ones)."""
     from transformers.pipelines import check_task
@@ -320,7 +313,7 @@ def load_model(
             f"return_type must be 'pipeline' or 'components', got {return_type!r}"
         )
     local = download_model(model_uri, dst_path)
-    conf = _flavor_conf(local)
+    conf = flavor.flavor_conf(local, FLAVOR_NAME)
     components = _load_components(local, conf, device)
     if return_type == "components":
         return {**components, "task": conf.get("task")}
@@ -410,7 +403,7 @@ def _plain_predict(pipeline: Any, data: Any, params: dict[str, Any]) -> Any:
 
 def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _Wrapper:
     """The pyfunc implementation for the model directory ``path``."""
-    conf = _flavor_conf(path)
+    conf = flavor.flavor_conf(path, FLAVOR_NAME)
     components = _load_components(path, conf)
     pipeline = _make_pipeline(conf.get("task"), components)
     return _Wrapper(pipeline, conf.get("inference_task"), model_config, conf.get("source_model_name"))
