@@ -182,21 +182,24 @@ def test_log_model_register_and_load_by_uri(tiny_phi3_dirs: tuple[str, str], cle
 
 def test_chat_batcher_combines_concurrent_requests(chat: Any) -> None:
     """The server's batcher: a request that finds the model idle runs alone, the ones arriving meanwhile together."""
-    from mltrail.models.llm import llm_pyfunc_of
-    from mltrail.serving.openai import ChatBatcher
+    from mltrail.models.generation import LLMRequest
+    from mltrail.models.llm import llm_pyfunc_of, parse_chat_request
+    from mltrail.serving.openai import llm_batcher
 
     llm = llm_pyfunc_of(chat)
     assert llm is not None
     calls: list[int] = []
 
-    def predict(rows: Any) -> Any:
-        calls.append(len(rows) if isinstance(rows, list) else 1)
-        return llm.predict(rows)
+    def complete(requests: list[LLMRequest]) -> list[dict[str, Any]]:
+        calls.append(len(requests))
+        return llm.complete(requests)
 
     async def run() -> list[Any]:
-        batcher = ChatBatcher(predict)
+        batcher = llm_batcher(complete)
         try:
-            return await asyncio.gather(*(batcher.submit({"messages": m}) for m in [SPAIN, CODER] * 4))
+            return await asyncio.gather(
+                *(batcher.submit(parse_chat_request({"messages": m})) for m in [SPAIN, CODER] * 4)
+            )
         finally:
             await batcher.close()
 

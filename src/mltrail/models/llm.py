@@ -1,12 +1,13 @@
-"""The OpenAI-style LLM contract shared by chat flavors and the server: schemas, requests, responses.
+"""The OpenAI-style LLM contract shared by chat flavors and the server: signatures, requests, responses.
 
 ``llm/v1/chat`` and ``llm/v1/completions`` signatures are MLflow's (``mlflow/types/llm.py``), so models saved by
 either tool carry the same schema. :func:`parse_chat_request` and :func:`parse_completions_request` turn one input
-row (a dict, possibly with pandas' missing values) into a validated request, with a clear
-INVALID_PARAMETER_VALUE message for what is wrong; :func:`chat_completion`, :func:`chat_chunk` and
-:func:`text_completion` build the response objects. :class:`LLMPyfunc` is the pyfunc of a chat or completions
-model over a flavor's generator (:class:`TextGeneration`), shared by the transformers and ONNX GenAI flavors;
-:class:`StopScanner` cuts streamed text at stop strings.
+row (a dict, possibly with pandas' missing values) into a validated
+:class:`~mltrail.models.generation.LLMRequest`, with a clear INVALID_PARAMETER_VALUE message for what is wrong;
+:func:`chat_completion`, :func:`chat_chunk` and :func:`text_completion` build the response objects.
+:class:`LLMPyfunc` is the pyfunc of a chat or completions model over a flavor's generator
+(:class:`~mltrail.models.generation.TextGeneration`), shared by the transformers and ONNX GenAI flavors. Its
+``complete`` and ``stream`` take requests parsed already (the server's ``/v1`` routes parse each request once).
 """
 
 from __future__ import annotations
@@ -15,13 +16,32 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from mltrail.errors import MltrailError
+from mltrail.models.generation import Generation, GenerationOptions, LLMRequest, StreamEnd, TextGeneration
 from mltrail.models.schema import Schema
 from mltrail.models.signature import ModelSignature
+
+__all__ = [
+    "LLM_TASKS",
+    "ROLES",
+    "TASK_CHAT",
+    "TASK_COMPLETIONS",
+    "LLMPyfunc",
+    "chat_chunk",
+    "chat_completion",
+    "llm_pyfunc_of",
+    "llm_signature",
+    "new_id",
+    "parse_chat_request",
+    "parse_completions_request",
+    "parse_options",
+    "request_rows",
+    "text_chunk",
+    "text_completion",
+]
 
 TASK_CHAT = "llm/v1/chat"
 TASK_COMPLETIONS = "llm/v1/completions"
@@ -176,47 +196,10 @@ def llm_signature(task: str) -> ModelSignature:
 
 
 # ------------------------------------------------------------------------------------------------ requests
-@dataclass(frozen=True)
-class GenerationOptions:
-    """Sampling options of one request (None: the model's default)."""
-
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    n: int = 1
-    stop: tuple[str, ...] = ()
-
-    @property
-    def sample(self) -> bool:
-        """Whether to sample (temperature > 0) rather than decode greedily."""
-        return self.temperature is not None and self.temperature > 0
-
-    def sampling_temperature(self, defaults: Mapping[str, Any]) -> float | None:
-        """The temperature to sample with (the request's, else the model config's), or None to decode greedily."""
-        temperature = self.temperature if self.temperature is not None else defaults.get("temperature")
-        return float(temperature) if temperature is not None and temperature > 0 else None
-
-
-@dataclass(frozen=True)
-class LLMRequest:
-    """One validated chat (``messages``) or completions (``prompt``) request."""
-
-    options: GenerationOptions
-    messages: tuple[dict[str, Any], ...] = ()
-    prompt: str | None = None
-    stream: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def _missing(value: Any) -> bool:
     if value is None:
         return True
     return isinstance(value, float) and math.isnan(value)
-
-
-def _bad(message: str) -> MltrailError:
-    return MltrailError.invalid_parameter_value(message)
 
 
 def _number(row: Mapping[str, Any], key: str, kind: type, low: float | None = None, high: float | None = None) -> Any:
@@ -232,17 +215,17 @@ def _number(row: Mapping[str, Any], key: str, kind: type, low: float | None = No
         except ImportError:  # pragma: no cover - numpy is always there with pandas
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _bad(f"'{key}' must be a number, got {type(value).__name__} {value!r}")
+        raise MltrailError.invalid_parameter_value(f"'{key}' must be a number, got {type(value).__name__} {value!r}")
     if kind is int:
         if float(value) != int(value):
-            raise _bad(f"'{key}' must be an integer, got {value!r}")
+            raise MltrailError.invalid_parameter_value(f"'{key}' must be an integer, got {value!r}")
         value = int(value)
     else:
         value = float(value)
     if low is not None and value < low:
-        raise _bad(f"'{key}' must be >= {low:g}, got {value!r}")
+        raise MltrailError.invalid_parameter_value(f"'{key}' must be >= {low:g}, got {value!r}")
     if high is not None and value > high:
-        raise _bad(f"'{key}' must be <= {high:g}, got {value!r}")
+        raise MltrailError.invalid_parameter_value(f"'{key}' must be <= {high:g}, got {value!r}")
     return value
 
 
@@ -261,20 +244,20 @@ def parse_options(row: Mapping[str, Any]) -> GenerationOptions:
     """
     max_tokens = _number(row, "max_tokens", int)
     if max_tokens is not None and max_tokens < 1:
-        raise _bad(f"'max_tokens' must be a positive integer, got {max_tokens}")
+        raise MltrailError.invalid_parameter_value(f"'max_tokens' must be a positive integer, got {max_tokens}")
     n = _number(row, "n", int)
     if n is not None and n < 1:
-        raise _bad(f"'n' must be a positive integer, got {n}")
+        raise MltrailError.invalid_parameter_value(f"'n' must be a positive integer, got {n}")
     top_p = _number(row, "top_p", float, 0.0, 1.0)
     if top_p is not None and top_p == 0:
-        raise _bad("'top_p' must be greater than 0")
+        raise MltrailError.invalid_parameter_value("'top_p' must be greater than 0")
     stop = _to_list(row.get("stop"))
     if _missing(stop):
         stop = []
     if isinstance(stop, str):
         stop = [stop]
     if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-        raise _bad(f"'stop' must be a string or a list of strings, got {stop!r}")
+        raise MltrailError.invalid_parameter_value(f"'stop' must be a string or a list of strings, got {stop!r}")
     return GenerationOptions(
         max_tokens=max_tokens,
         temperature=_number(row, "temperature", float, 0.0, 2.0),
@@ -287,21 +270,25 @@ def parse_options(row: Mapping[str, Any]) -> GenerationOptions:
 
 def _message(index: int, message: Any) -> dict[str, Any]:
     if not isinstance(message, Mapping):
-        raise _bad(f"messages[{index}] must be an object with 'role' and 'content', got {type(message).__name__}")
+        raise MltrailError.invalid_parameter_value(
+            f"messages[{index}] must be an object with 'role' and 'content', got {type(message).__name__}"
+        )
     role = message.get("role")
     if role not in ROLES:
-        raise _bad(f"messages[{index}].role must be one of {list(ROLES)}, got {role!r}")
+        raise MltrailError.invalid_parameter_value(f"messages[{index}].role must be one of {list(ROLES)}, got {role!r}")
     content = message.get("content")
     content = _to_list(content)
     if isinstance(content, list):  # OpenAI's content parts: keep the text parts
         texts = [p.get("text", "") for p in content if isinstance(p, Mapping) and p.get("type") == "text"]
         if len(texts) != len(content):
-            raise _bad(f"messages[{index}].content may only hold text parts")
+            raise MltrailError.invalid_parameter_value(f"messages[{index}].content may only hold text parts")
         content = "".join(texts)
     if _missing(content):
         content = ""
     if not isinstance(content, str):
-        raise _bad(f"messages[{index}].content must be a string, got {type(content).__name__}")
+        raise MltrailError.invalid_parameter_value(
+            f"messages[{index}].content must be a string, got {type(content).__name__}"
+        )
     out = {k: v for k, v in message.items() if not _missing(v)}
     out["role"], out["content"] = role, content
     return out
@@ -315,12 +302,18 @@ def parse_chat_request(row: Mapping[str, Any]) -> LLMRequest:
             options (see :func:`parse_options`).
     """
     if not isinstance(row, Mapping):
-        raise _bad(f"A chat request must be an object with 'messages', got {type(row).__name__}")
+        raise MltrailError.invalid_parameter_value(
+            f"A chat request must be an object with 'messages', got {type(row).__name__}"
+        )
     messages = _to_list(row.get("messages"))
     if _missing(messages) or (isinstance(messages, list) and not messages):
-        raise _bad("'messages' is required and must be a non-empty list of {'role', 'content'} objects")
+        raise MltrailError.invalid_parameter_value(
+            "'messages' is required and must be a non-empty list of {'role', 'content'} objects"
+        )
     if not isinstance(messages, list):
-        raise _bad(f"'messages' must be a list of {{'role', 'content'}} objects, got {type(messages).__name__}")
+        raise MltrailError.invalid_parameter_value(
+            f"'messages' must be a list of {{'role', 'content'}} objects, got {type(messages).__name__}"
+        )
     parsed = tuple(_message(i, m) for i, m in enumerate(messages))
     stream = row.get("stream")
     return LLMRequest(parse_options(row), messages=parsed, stream=bool(not _missing(stream) and stream))
@@ -333,12 +326,16 @@ def parse_completions_request(row: Mapping[str, Any]) -> LLMRequest:
         MltrailError: INVALID_PARAMETER_VALUE for a missing or non-string prompt, or bad options.
     """
     if not isinstance(row, Mapping):
-        raise _bad(f"A completions request must be an object with 'prompt', got {type(row).__name__}")
+        raise MltrailError.invalid_parameter_value(
+            f"A completions request must be an object with 'prompt', got {type(row).__name__}"
+        )
     prompt = row.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]
     if not isinstance(prompt, str):
-        raise _bad(f"'prompt' is required and must be a string, got {type(prompt).__name__}")
+        raise MltrailError.invalid_parameter_value(
+            f"'prompt' is required and must be a string, got {type(prompt).__name__}"
+        )
     stream = row.get("stream")
     return LLMRequest(parse_options(row), prompt=prompt, stream=bool(not _missing(stream) and stream))
 
@@ -357,33 +354,12 @@ def request_rows(data: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in data]
     if isinstance(data, str):
         return [{"prompt": data}]
-    raise _bad(f"Expected a request object, a list of them or a DataFrame, got {type(data).__name__}")
+    raise MltrailError.invalid_parameter_value(
+        f"Expected a request object, a list of them or a DataFrame, got {type(data).__name__}"
+    )
 
 
 # ----------------------------------------------------------------------------------------------- responses
-@dataclass(frozen=True)
-class Generation:
-    """One generated choice: its text, why it ended, and how many tokens it took."""
-
-    text: str
-    finish_reason: str
-    completion_tokens: int
-
-
-@dataclass(frozen=True)
-class StreamEnd:
-    """The last item of a streamed generation: why it ended, and its token counts (for ``usage``)."""
-
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-
-    def usage(self) -> dict[str, int]:
-        """OpenAI's ``usage`` object."""
-        total = self.prompt_tokens + self.completion_tokens
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "total_tokens": total}
-
-
 def new_id(prefix: str = "chatcmpl") -> str:
     """A fresh response id."""
     return f"{prefix}-{uuid.uuid4().hex}"
@@ -458,117 +434,7 @@ def text_chunk(
     }
 
 
-def cut_at_stop(text: str, stop: Sequence[str], keep: bool = True, start: int = 0) -> tuple[str, bool]:
-    """``text`` up to the stop string that ends first, and whether one was found.
-
-    Args:
-        text: the generated text.
-        stop: the stop strings.
-        keep: keep the stop string in the text (MLflow's behaviour, used by pyfunc ``predict`` and
-            ``/invocations``); ``False`` drops it, as OpenAI does (``/v1/chat/completions``).
-        start: where to start looking (text before it is known to hold no stop string).
-    """
-    end, begin = -1, -1
-    for s in stop:
-        at = text.find(s, start)
-        if at >= 0 and (end < 0 or at + len(s) < end or (at + len(s) == end and at < begin)):
-            end, begin = at + len(s), at
-    if end < 0:
-        return text, False
-    return (text[:end] if keep else text[:begin]), True
-
-
-class StopScanner:
-    """Cuts streamed text at the first stop string without ever sending part of one.
-
-    Feed each generated piece to :meth:`feed` and send what it returns; text that could be the start of a stop
-    string is held back until it is known not to be. After the end of generation, send :meth:`flush`.
-
-    Args:
-        stop: the stop strings (none: every piece passes through at once).
-        keep: keep the stop string in the text (see :func:`cut_at_stop`).
-    """
-
-    def __init__(self, stop: Sequence[str], keep: bool = True) -> None:
-        self.stop = tuple(s for s in stop if s)
-        self.keep = keep
-        self.hold = max((len(s) for s in self.stop), default=1) - 1
-        self.text = ""
-        self.sent = 0
-        self.hit = False
-
-    def feed(self, piece: str) -> str:
-        """Add a generated piece; returns the text that can be sent now ("" after a stop string was found)."""
-        if self.hit or not piece:
-            return ""
-        start = max(0, len(self.text) - self.hold)
-        self.text += piece
-        if self.stop:
-            cut, self.hit = cut_at_stop(self.text, self.stop, self.keep, start)
-            if self.hit:
-                self.text = cut
-                return self.flush()
-        safe = len(self.text) - self.hold
-        if safe <= self.sent:
-            return ""
-        out, self.sent = self.text[self.sent : safe], safe
-        return out
-
-    def flush(self) -> str:
-        """The text held back so far (call once generation has ended)."""
-        out, self.sent = self.text[self.sent :], len(self.text)
-        return out
-
-
-def prompt_too_long(tokens: int, context_length: int) -> MltrailError | None:
-    """The 400 for a prompt that does not fit the model's context (None when it fits)."""
-    if tokens < context_length:
-        return None
-    return _bad(
-        f"The prompt is {tokens} tokens long, but the model's context length is {context_length} tokens; "
-        "shorten the messages."
-    )
-
-
 # ------------------------------------------------------------------------------------------ chat pyfunc
-class TextGeneration(Protocol):
-    """What a chat flavor's generator provides to :class:`LLMPyfunc`."""
-
-    def generate(self, requests: Sequence[LLMRequest]) -> list[tuple[int, list[Generation]]]:
-        """``(prompt_tokens, generations)`` per request, in order (``options.n`` generations each)."""
-        ...
-
-    def stream(self, request: LLMRequest) -> Iterator[str | StreamEnd]:
-        """One choice: text pieces while generating, then one :class:`StreamEnd`."""
-        ...
-
-
-P = TypeVar("P")
-
-
-def generate_in_groups(
-    requests: Sequence[LLMRequest],
-    encode: Callable[[LLMRequest], P],
-    run_group: Callable[[list[P], GenerationOptions], list[list[Generation]]],
-    length: Callable[[P], int] = len,  # type: ignore[assignment]
-) -> list[tuple[int, list[Generation]]]:
-    """Encode every request first (so a bad one fails before any generation), then generate the requests with
-    equal options together with ``run_group`` (one batched call per group).
-
-    Returns:
-        ``(prompt_tokens, generations)`` per request, in order.
-    """
-    encoded = [encode(r) for r in requests]
-    results: list[tuple[int, list[Generation]] | None] = [None] * len(requests)
-    groups: dict[GenerationOptions, list[int]] = {}
-    for i, request in enumerate(requests):
-        groups.setdefault(request.options, []).append(i)
-    for options, indexes in groups.items():
-        for i, generations in zip(indexes, run_group([encoded[i] for i in indexes], options), strict=True):
-            results[i] = (length(encoded[i]), generations)
-    return [r for r in results if r is not None]
-
-
 def llm_pyfunc_of(model: Any) -> LLMPyfunc | None:
     """The :class:`LLMPyfunc` behind a loaded pyfunc model (the implementation itself, or its ``llm`` attribute),
     else None.
@@ -582,7 +448,8 @@ def llm_pyfunc_of(model: Any) -> LLMPyfunc | None:
 
 
 class LLMPyfunc:
-    """The pyfunc of an ``llm/v1/chat`` or ``llm/v1/completions`` model over a :class:`TextGeneration`.
+    """The pyfunc of an ``llm/v1/chat`` or ``llm/v1/completions`` model over a flavor's
+    :class:`~mltrail.models.generation.TextGeneration`.
 
     ``predict`` takes one request (a dict), a list of them or a DataFrame (one request per row) and returns one
     ``chat.completion`` (or ``text_completion``) per request; ``predict_stream`` takes one request and yields
@@ -613,14 +480,57 @@ class LLMPyfunc:
         parse = parse_chat_request if self.task == TASK_CHAT else parse_completions_request
         return [parse({**row, **(params or {})}) for row in request_rows(data)]
 
+    def complete(self, requests: Sequence[LLMRequest], keep_stop: bool = True) -> list[dict[str, Any]]:
+        """One ``chat.completion`` / ``text_completion`` object per validated request (generated together where
+        the generator batches).
+
+        Args:
+            requests: validated requests (see :func:`parse_chat_request`).
+            keep_stop: keep a stop string that ended a choice in its text (MLflow's ``predict``); ``False`` leaves
+                it out, as OpenAI does.
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for a prompt longer than the context.
+        """
+        build = chat_completion if self.task == TASK_CHAT else text_completion
+        generated = self.generator.generate(requests, keep_stop=keep_stop)
+        return [build(self.model_name, n, gens) for n, gens in generated]
+
+    def stream(self, request: LLMRequest, keep_stop: bool = True) -> Iterator[dict[str, Any]]:
+        """Stream one validated request: ``chat.completion.chunk`` objects (or ``text_completion`` pieces), the last
+        one with ``usage``; ``keep_stop`` as in :meth:`complete`.
+
+        Raises:
+            MltrailError: when iterated, INVALID_PARAMETER_VALUE for a prompt longer than the context.
+        """
+        chat = self.task == TASK_CHAT
+        chunk_id, created = new_id("chatcmpl" if chat else "cmpl"), int(time.time())
+
+        def chunk(text: str | None, index: int, reason: str | None, role: str | None) -> dict[str, Any]:
+            if chat:
+                return chat_chunk(chunk_id, self.model_name, created, text, index, reason, role)
+            return text_chunk(chunk_id, self.model_name, created, text or "", index, reason)
+
+        if request.options.n > 1:  # several choices: generate them together, one chunk each
+            ((_, generations),) = self.generator.generate([request], keep_stop=keep_stop)
+            for i, g in enumerate(generations):
+                yield chunk(g.text, i, g.finish_reason, "assistant")
+            return
+        first = True
+        for item in self.generator.stream(request, keep_stop=keep_stop):
+            if isinstance(item, StreamEnd):  # the last chunk carries the usage (the server moves it for OpenAI)
+                yield {**chunk(None if chat else "", 0, item.finish_reason, None), "usage": item.usage()}
+            else:
+                yield chunk(item, 0, None, "assistant" if first else None)
+                first = False
+
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """One ``chat.completion`` / ``text_completion`` object per request.
+        """One ``chat.completion`` / ``text_completion`` object per request (the stop string kept, as in MLflow).
 
         Raises:
             MltrailError: INVALID_PARAMETER_VALUE for a bad request or a prompt longer than the context.
         """
-        build = chat_completion if self.task == TASK_CHAT else text_completion
-        return [build(self.model_name, n, gens) for n, gens in self.generator.generate(self.requests(data, params))]
+        return self.complete(self.requests(data, params))
 
     def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Stream one request: ``chat.completion.chunk`` objects, or ``text_completion`` pieces.
@@ -631,27 +541,5 @@ class LLMPyfunc:
         """
         requests = self.requests(data, params)
         if len(requests) != 1:
-            raise _bad("predict_stream takes exactly one request")
-        return self._stream(requests[0])
-
-    def _stream(self, request: LLMRequest) -> Iterator[dict[str, Any]]:
-        chat = self.task == TASK_CHAT
-        chunk_id, created = new_id("chatcmpl" if chat else "cmpl"), int(time.time())
-
-        def chunk(text: str | None, index: int, reason: str | None, role: str | None) -> dict[str, Any]:
-            if chat:
-                return chat_chunk(chunk_id, self.model_name, created, text, index, reason, role)
-            return text_chunk(chunk_id, self.model_name, created, text or "", index, reason)
-
-        if request.options.n > 1:  # several choices: generate them together, one chunk each
-            ((_, generations),) = self.generator.generate([request])
-            for i, g in enumerate(generations):
-                yield chunk(g.text, i, g.finish_reason, "assistant")
-            return
-        first = True
-        for item in self.generator.stream(request):
-            if isinstance(item, StreamEnd):  # the last chunk carries the usage (the server moves it for OpenAI)
-                yield {**chunk(None if chat else "", 0, item.finish_reason, None), "usage": item.usage()}
-            else:
-                yield chunk(item, 0, None, "assistant" if first else None)
-                first = False
+            raise MltrailError.invalid_parameter_value("predict_stream takes exactly one request")
+        return self.stream(requests[0])

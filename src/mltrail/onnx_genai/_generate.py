@@ -14,17 +14,19 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mltrail.errors import MltrailError
-from mltrail.models.llm import (
+from mltrail.models.generation import (
     Generation,
     GenerationOptions,
     LLMRequest,
     StopScanner,
     StreamEnd,
+    default_max_tokens,
     generate_in_groups,
+    new_token_limit,
     prompt_too_long,
+    sampling,
 )
 
-DEFAULT_MAX_TOKENS = 256
 GENAI_CONFIG = "genai_config.json"
 
 
@@ -48,7 +50,7 @@ def read_genai_config(model_dir: str) -> dict[str, Any]:
 
 
 class GenAIGenerator:
-    """An ONNX GenAI model and tokenizer that answer validated :class:`~mltrail.models.llm.LLMRequest` objects.
+    """An ONNX GenAI model and tokenizer that answer validated :class:`~mltrail.models.generation.LLMRequest` objects.
 
     Attributes:
         model: the ``onnxruntime_genai.Model``.
@@ -76,9 +78,7 @@ class GenAIGenerator:
         self.pad_id = int(pad[0] if isinstance(pad, list) else pad) if pad is not None else min(self.eos_ids, default=0)
         self.vocab_size = int(section.get("vocab_size") or 0)
         self.context_length = int(section.get("context_length") or config.get("search", {}).get("max_length") or 2048)
-        self.default_max_tokens = int(
-            self.defaults.get("max_tokens") or self.defaults.get("max_new_tokens") or DEFAULT_MAX_TOKENS
-        )
+        self.default_max_tokens = default_max_tokens(self.defaults)
 
     # ------------------------------------------------------------------------------------------- prompts
     def prompt_text(self, request: LLMRequest) -> str:
@@ -113,18 +113,16 @@ class GenAIGenerator:
 
     def _params(self, options: GenerationOptions, width: int, batch_size: int) -> tuple[Any, int]:
         """``GeneratorParams`` for a batch whose longest prompt is ``width`` tokens, and the new-token limit."""
-        max_new = max(1, min(options.max_tokens or self.default_max_tokens, self.context_length - width))
+        max_new = new_token_limit(options, self.default_max_tokens, self.context_length, width)
         search: dict[str, Any] = {"max_length": width + max_new, "batch_size": batch_size}
-        temperature = options.sampling_temperature(self.defaults)
-        if temperature is not None:
-            top_p = options.top_p if options.top_p is not None else self.defaults.get("top_p")
-            top_k = options.top_k if options.top_k is not None else self.defaults.get("top_k")
+        picking = sampling(options, self.defaults)
+        if picking.temperature is not None:
             search.update(
                 do_sample=True,
-                temperature=temperature,
-                top_p=float(top_p) if top_p is not None else 1.0,
+                temperature=picking.temperature,
+                top_p=picking.top_p,
                 # genai_config's default top_k (often 50) would apply otherwise; OpenAI has no top-k
-                top_k=int(top_k) if top_k else (self.vocab_size or 0),
+                top_k=picking.top_k or (self.vocab_size or 0),
             )
         else:
             search["do_sample"] = False
@@ -140,8 +138,12 @@ class GenAIGenerator:
         return str(self.tokenizer.decode(np.asarray(tokens, dtype=np.int32)))
 
     # ------------------------------------------------------------------------------------------ generation
-    def generate(self, requests: Sequence[LLMRequest]) -> list[tuple[int, list[Generation]]]:
+    def generate(self, requests: Sequence[LLMRequest], keep_stop: bool = True) -> list[tuple[int, list[Generation]]]:
         """Generate all requests; those with the same options share one batched ``Generator``.
+
+        Args:
+            requests: the validated requests.
+            keep_stop: keep a stop string that ended a choice in its text (``False``: leave it out).
 
         Returns:
             ``(prompt_tokens, generations)`` per request, in order.
@@ -149,9 +151,11 @@ class GenAIGenerator:
         Raises:
             MltrailError: INVALID_PARAMETER_VALUE for a bad prompt (before anything is generated).
         """
-        return generate_in_groups(requests, self.encode, self._generate_group)
+        return generate_in_groups(requests, self.encode, self._generate_group, keep_stop)
 
-    def _generate_group(self, prompts: list[Any], options: GenerationOptions) -> list[list[Generation]]:
+    def _generate_group(
+        self, prompts: list[Any], options: GenerationOptions, keep_stop: bool
+    ) -> list[list[Generation]]:
         import numpy as np
 
         per = options.n if options.n > 1 and options.sampling_temperature(self.defaults) is not None else 1
@@ -168,7 +172,7 @@ class GenAIGenerator:
             generator.append_tokens(batch)
         tokens: list[list[int]] = [[] for _ in rows]
         ended = [False] * len(rows)
-        scanners = [StopScanner(options.stop) for _ in rows] if options.stop else None
+        scanners = [StopScanner(options.stop, keep_stop) for _ in rows] if options.stop else None
         streams = [self.tokenizer.create_stream() for _ in rows] if options.stop else None
         active = set(range(len(rows)))
         while active and not generator.is_done():
@@ -194,11 +198,11 @@ class GenAIGenerator:
             return [[g] * options.n for g in out]
         return [out[i * per : (i + 1) * per] for i in range(len(prompts))]
 
-    def stream(self, request: LLMRequest) -> Iterator[str | StreamEnd]:
-        """Generate one choice token by token.
+    def stream(self, request: LLMRequest, keep_stop: bool = True) -> Iterator[str | StreamEnd]:
+        """Generate one choice token by token (``keep_stop`` as in :meth:`generate`).
 
         Yields:
-            Text pieces while generating, then one :class:`~mltrail.models.llm.StreamEnd`.
+            Text pieces while generating, then one :class:`~mltrail.models.generation.StreamEnd`.
 
         Raises:
             MltrailError: INVALID_PARAMETER_VALUE for a bad prompt (on the first ``next``).
@@ -209,7 +213,7 @@ class GenAIGenerator:
         generator = self._og.Generator(self.model, params)
         generator.append_tokens(ids)
         decoder = self.tokenizer.create_stream()
-        scanner = StopScanner(options.stop)
+        scanner = StopScanner(options.stop, keep_stop)
         count, ended = 0, False
         while not generator.is_done():
             generator.generate_next_token()

@@ -5,7 +5,7 @@ work itself: a tiny JSON body is parsed inline before batching, and without batc
 4 KiB) is scored on the event loop while small requests to this model have been fast (see
 :class:`~mltrail.serving.inline.InlineGate`: a moving average under 2 ms, measured on every small request,
 wherever it ran; a request that was only preempted counts its CPU time, not its wall time). With
-batching enabled, DataFrame requests go through an :class:`~mltrail.serving.batching.AdaptiveBatcher`. A
+batching enabled, DataFrame requests go through a :func:`~mltrail.serving.batching.frame_batcher`. A
 request that takes longer than ``timeout`` seconds is answered 504 (the prediction itself cannot be interrupted
 and finishes in its thread); a small request scored on the loop cannot be interrupted either, so if it is
 unexpectedly slow it is answered when it finishes, and the following ones go back to threads.
@@ -33,7 +33,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from mltrail.errors import DEADLINE_EXCEEDED, INTERNAL_ERROR, MltrailError
-from mltrail.serving.batching import AdaptiveBatcher
+from mltrail.serving.batching import FrameRequest, frame_batcher
 from mltrail.serving.encode import dumps
 from mltrail.serving.errors import serving_error, with_serving_fields
 from mltrail.serving.formats import CONTENT_TYPE_JSON, parse_content_type
@@ -108,7 +108,7 @@ class ScoringApp:
         self.scorer = scorer
         self.options = options
         self.batcher = (
-            AdaptiveBatcher(scorer, options.max_batch_size, options.max_batch_wait_ms)
+            frame_batcher(scorer, options.max_batch_size, options.max_batch_wait_ms)
             if options.enable_batching
             else None
         )
@@ -210,8 +210,10 @@ class ScoringApp:
             parsed = scorer.parse(body, mime)
         else:
             parsed = await run_in_threadpool(scorer.parse, body, mime)
-        if parsed.is_frame and not parsed.unified_llm and batcher.accepts(parsed.data):
-            return await batcher.submit(parsed.data, parsed.params)
+        if parsed.is_frame and not parsed.unified_llm:
+            request = FrameRequest(parsed.data, parsed.params)
+            if batcher.accepts(request):
+                return await batcher.submit(request)
         return await run_in_threadpool(scorer.score_parsed, parsed)
 
     async def shutdown(self) -> None:

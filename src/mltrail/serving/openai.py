@@ -1,13 +1,15 @@
 """OpenAI-compatible routes for chat models: ``POST /v1/chat/completions`` (streamed over SSE) and ``GET /v1/models``.
 
 They are added to the scoring app when the served model is a chat model (``metadata.task: llm/v1/chat``, an
-``inference_task`` of ``llm/v1/chat``, or an input signature with ``messages``). Requests go through the model's
-pyfunc ``predict`` / ``predict_stream``, so any chat flavor works; mltrail's own chat flavors (an
-:class:`~mltrail.models.llm.LLMPyfunc` behind the pyfunc) are called directly, since the request is validated here
-already. Concurrent non-streamed requests are combined by a :class:`ChatBatcher` into one ``predict`` call with
-several rows, which flavors that batch (transformers, onnx_genai) generate together. Errors are OpenAI's
-``{"error": {"message", "type", "param", "code"}}`` with status 400 for bad requests. A ``stop`` string is left out
-of the returned text, as OpenAI does (flavors keep it, as MLflow does, and so does ``/invocations``).
+``inference_task`` of ``llm/v1/chat``, or an input signature with ``messages``). Each request is parsed once into an
+:class:`~mltrail.models.generation.LLMRequest`. mltrail's own chat flavors (an :class:`~mltrail.models.llm.LLMPyfunc`
+behind the pyfunc) are called with it directly (``complete`` / ``stream``), skipping the pyfunc's schema
+enforcement and a second parse, and leave a ``stop`` string out of the text as OpenAI does (``/invocations`` keeps
+it, as MLflow does). Any other chat model gets the request as an input row through its pyfunc ``predict`` /
+``predict_stream``, and the stop string is cut from its answers here. Concurrent non-streamed requests are
+combined by a :class:`~mltrail.serving.batching.Batcher` into one call with several requests, which flavors that
+batch (transformers, onnx_genai) generate together. Errors are OpenAI's ``{"error": {"message", "type", "param",
+"code"}}`` with status 400 for bad requests.
 
 ``POST /invocations`` with ``{"messages": [...], "stream": true}`` (which MLflow 3.18 answers 400) is streamed the
 same way, with errors before the first chunk in MLflow's shape (:meth:`OpenAIRoutes.invocations_stream`).
@@ -16,7 +18,7 @@ same way, with errors before the first chunk in MLflow's shape (:meth:`OpenAIRou
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import json
 import logging
 import time
@@ -29,7 +31,25 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from mltrail.errors import MltrailError
-from mltrail.models.llm import TASK_CHAT, StopScanner, cut_at_stop, llm_pyfunc_of, parse_chat_request
+from mltrail.models.generation import LLMRequest, StopScanner, cut_at_stop
+from mltrail.models.llm import TASK_CHAT, LLMPyfunc, llm_pyfunc_of, parse_chat_request
+from mltrail.serving.batching import Batcher
+
+__all__ = [
+    "FORWARDED",
+    "OpenAIRoutes",
+    "chat_request",
+    "drop_stop",
+    "drop_stop_chunks",
+    "is_chat_model",
+    "llm_batcher",
+    "loads",
+    "model_name_of",
+    "model_row",
+    "openai_error",
+    "openai_routes",
+    "row_batcher",
+]
 
 logger = logging.getLogger("mltrail.serving")
 
@@ -87,8 +107,11 @@ def _error_for(exc: BaseException) -> Response:
     return openai_error(f"Internal error: {type(exc).__name__}: {exc}", 500, "server_error")
 
 
-def to_model_row(body: Any) -> dict[str, Any]:
-    """Validate an OpenAI chat request and turn it into the model's input row.
+def chat_request(body: Any) -> tuple[dict[str, Any], LLMRequest]:
+    """Validate an OpenAI chat request body.
+
+    Returns:
+        The body (with ``max_completion_tokens`` as ``max_tokens``) and its validated request.
 
     Raises:
         MltrailError: INVALID_PARAMETER_VALUE with what is wrong.
@@ -97,7 +120,12 @@ def to_model_row(body: Any) -> dict[str, Any]:
         raise MltrailError.invalid_parameter_value("The request body must be a JSON object")
     if "max_tokens" not in body and body.get("max_completion_tokens") is not None:
         body = {**body, "max_tokens": body["max_completion_tokens"]}
-    request = parse_chat_request(body)  # raises with a clear message
+    return body, parse_chat_request(body)  # raises with a clear message
+
+
+def model_row(body: dict[str, Any], request: LLMRequest) -> dict[str, Any]:
+    """The input row of a chat model that is not an :class:`~mltrail.models.llm.LLMPyfunc`: the messages' roles
+    and contents, and the request fields in :data:`FORWARDED` as the client sent them."""
     row: dict[str, Any] = {"messages": [{"role": m["role"], "content": m["content"]} for m in request.messages]}
     for key in FORWARDED:
         if body.get(key) is not None:
@@ -150,98 +178,47 @@ def drop_stop_chunks(chunks: Iterator[Any], stop: Sequence[str]) -> Iterator[Any
             yield {**chunk, "choices": choices}
 
 
-class ChatBatcher:
-    """Combines concurrent chat requests into one ``predict`` call (rows with the same fields go together).
+def _same_count(completions: Any, requests: list[Any]) -> Any:
+    return completions if isinstance(completions, list) and len(completions) == len(requests) else None
 
-    A request that arrives while the model is idle is predicted at once, without the hop through the dispatcher
-    task; requests that arrive while a prediction runs wait, and all of them go together into the next call.
+
+def llm_batcher(
+    complete: Callable[[list[LLMRequest]], list[dict[str, Any]]], max_batch_size: int = 16
+) -> Batcher[LLMRequest, dict[str, Any]]:
+    """The batcher of ``/v1/chat/completions`` for an :class:`~mltrail.models.llm.LLMPyfunc`: concurrent requests
+    go into one ``complete`` call (which generates those with equal options together).
 
     Args:
-        predict: the model's ``predict``.
+        complete: the chat pyfunc's ``complete`` (one chat.completion per request).
         max_batch_size: most requests in one call.
     """
+    return Batcher(complete, _same_count, max_batch_size=max_batch_size)
 
-    def __init__(self, predict: Any, max_batch_size: int = 16) -> None:
-        self._predict = predict
-        self._max = max_batch_size
-        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Any]]] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._running = 0  # predictions in flight (a lone request, or the dispatcher's batch)
-        self._held = False  # the dispatcher holds requests taken from the queue, waiting for the model
-        self._idle: asyncio.Event | None = None
 
-    async def submit(self, row: dict[str, Any]) -> dict[str, Any]:
-        """Predict one row, batched with whatever arrives meanwhile; returns its chat.completion."""
-        if self._queue is None:
-            self._queue, self._idle = asyncio.Queue(), asyncio.Event()
-            self._idle.set()
-            self._task = asyncio.get_running_loop().create_task(self._run())
-        if self._running == 0 and not self._held and self._queue.empty():  # idle: no batch to wait for
-            self._enter()
-            try:
-                results = await run_in_threadpool(self._predict, row)
-            finally:
-                self._leave()
-            return results[0] if isinstance(results, list) and len(results) == 1 else results
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put((row, future))
-        return await future
+def _predict_rows(predict: Callable[[Any], Any]) -> Callable[[list[dict[str, Any]]], Any]:
+    def call(rows: list[dict[str, Any]]) -> Any:
+        return predict(rows if len(rows) > 1 else rows[0])
 
-    def _enter(self) -> None:
-        assert self._idle is not None
-        self._running += 1
-        self._idle.clear()
+    return call
 
-    def _leave(self) -> None:
-        assert self._idle is not None
-        self._running -= 1
-        if self._running == 0:
-            self._idle.set()
 
-    async def _run(self) -> None:
-        assert self._queue is not None and self._idle is not None
-        while True:
-            first = await self._queue.get()
-            self._held = True
-            await self._idle.wait()  # let the running prediction finish: what queues meanwhile joins this batch
-            items = [first]
-            while len(items) < self._max and not self._queue.empty():
-                items.append(self._queue.get_nowait())
-            groups: dict[tuple[str, ...], list[tuple[dict[str, Any], asyncio.Future[Any]]]] = {}
-            for item in items:
-                groups.setdefault(tuple(sorted(item[0])), []).append(item)
-            self._enter()
-            self._held = False
-            try:
-                await asyncio.gather(*(self._call(group) for group in groups.values()))
-            finally:
-                self._leave()
+def _split_completions(results: Any, rows: list[dict[str, Any]]) -> Any:
+    if len(rows) == 1:  # a model answers one row with a list of one completion, or the completion itself
+        return [results[0] if isinstance(results, list) and len(results) == 1 else results]
+    return _same_count(results, rows)
 
-    async def _call(self, group: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
-        rows = [row for row, _ in group]
-        try:
-            results = await run_in_threadpool(self._predict, rows if len(rows) > 1 else rows[0])
-            if not isinstance(results, list) or len(results) != len(rows):
-                raise MltrailError.invalid_parameter_value("The model returned a different number of completions")
-        except BaseException as exc:
-            if len(rows) > 1 and isinstance(exc, MltrailError):  # one bad request must not fail the others
-                for row, future in group:
-                    await self._call([(row, future)])
-                return
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), result in zip(group, results, strict=True):
-            if not future.done():
-                future.set_result(result)
 
-    async def close(self) -> None:
-        """Stop the dispatcher."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+def row_batcher(predict: Callable[[Any], Any], max_batch_size: int = 16) -> Batcher[dict[str, Any], Any]:
+    """The batcher of ``/v1/chat/completions`` for another chat model: concurrent input rows with the same fields
+    go into one ``predict`` call with several rows.
+
+    Args:
+        predict: the model's pyfunc ``predict``.
+        max_batch_size: most requests in one call.
+    """
+    return Batcher(
+        _predict_rows(predict), _split_completions, key=lambda row: tuple(sorted(row)), max_batch_size=max_batch_size
+    )
 
 
 class OpenAIRoutes:
@@ -258,10 +235,13 @@ class OpenAIRoutes:
         self.timeout = timeout
         self.name = model_name_of(model)
         self.created = int(time.time())
-        llm = llm_pyfunc_of(model)  # requests are validated here: skip the pyfunc's schema enforcement
-        self.predict = llm.predict if llm is not None else model.predict
-        self.predict_stream = llm.predict_stream if llm is not None else model.predict_stream
-        self.batcher = ChatBatcher(self.predict, max_batch_size) if max_batch_size > 1 else None
+        self.llm: LLMPyfunc | None = llm_pyfunc_of(model)  # requests are validated here: skip enforcement
+        self.batcher: Batcher[Any, Any] | None = None
+        if max_batch_size > 1:
+            if self.llm is not None:
+                self.batcher = llm_batcher(functools.partial(self.llm.complete, keep_stop=False), max_batch_size)
+            else:
+                self.batcher = row_batcher(model.predict, max_batch_size)
 
     async def models(self, request: Request) -> Response:
         """``GET /v1/models``: the one served model."""
@@ -279,24 +259,32 @@ class OpenAIRoutes:
         except ValueError as exc:
             return openai_error(f"The request body is not valid JSON: {exc}")
         try:
-            row = to_model_row(body)
+            body, parsed = chat_request(body)
         except MltrailError as exc:
             return _error_for(exc)
-        if body.get("stream"):
-            return await self._stream(row, body)
+        if parsed.stream:
+            return await self._stream(body, parsed)
+        item: Any = parsed if self.llm is not None else model_row(body, parsed)
         try:
             if self.batcher is not None:
-                result = await asyncio.wait_for(self.batcher.submit(row), self.timeout)
+                result = await asyncio.wait_for(self.batcher.submit(item), self.timeout)
             else:
-                result = await asyncio.wait_for(run_in_threadpool(self.predict, row), self.timeout)
+                result = await asyncio.wait_for(run_in_threadpool(self._complete_one, item), self.timeout)
         except (asyncio.TimeoutError, TimeoutError):
             return openai_error(f"Request processing time exceeded limit ({self.timeout:g} s).", 504, "timeout")
         except BaseException as exc:
             return _error_for(exc)
-        completion = drop_stop(result[0] if isinstance(result, list) else result, row.get("stop") or ())
-        if isinstance(completion, dict):
-            completion = {**completion, "model": self.name}
-        return Response(json.dumps(completion), media_type=JSON)
+        if self.llm is None:  # the model kept any stop string (MLflow's way); OpenAI's answer leaves it out
+            result = drop_stop(result[0] if isinstance(result, list) else result, parsed.options.stop)
+        if isinstance(result, dict):
+            result = {**result, "model": self.name}
+        return Response(json.dumps(result), media_type=JSON)
+
+    def _complete_one(self, item: Any) -> Any:
+        """One request, unbatched: its chat.completion (another model's own answer to its row)."""
+        if self.llm is not None:
+            return self.llm.complete([item], keep_stop=False)[0]
+        return self.model.predict(item)
 
     async def invocations_stream(self, raw: bytes, error: Callable[[MltrailError], Response]) -> Response | None:
         """``POST /invocations`` with ``{"messages": [...], "stream": true}``: chat.completion.chunk events over SSE.
@@ -312,21 +300,32 @@ class OpenAIRoutes:
         if not isinstance(body, dict) or body.get("stream") is not True or "messages" not in body:
             return None
         try:
-            row = to_model_row(body)
+            body, parsed = chat_request(body)
         except MltrailError as exc:
             return error(exc)
-        return await self._stream(row, body, error)
+        return await self._stream(body, parsed, error)
+
+    def _chunks(self, body: dict[str, Any], parsed: LLMRequest, keep_stop: bool) -> Iterator[Any]:
+        """The model's chunks for one request (runs in a worker thread: another model's ``predict_stream`` may
+        work before it returns)."""
+        if self.llm is not None:
+            return self.llm.stream(parsed, keep_stop=keep_stop)
+        chunks = self.model.predict_stream(model_row(body, parsed))
+        if not keep_stop and parsed.options.stop:
+            return drop_stop_chunks(chunks, parsed.options.stop)
+        return chunks
 
     async def _stream(
-        self, row: dict[str, Any], body: dict[str, Any], error: Callable[[MltrailError], Response] | None = None
+        self, body: dict[str, Any], parsed: LLMRequest, error: Callable[[MltrailError], Response] | None = None
     ) -> Response:
         """SSE of the model's chunks: with ``error`` (``/invocations``) in MLflow's ways (errors in MLflow's shape,
         the stop string kept), else in OpenAI's (errors in OpenAI's shape, the stop string dropped)."""
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         try:
-            chunks: Iterator[Any] = await run_in_threadpool(self.predict_stream, row)
-            if error is None and row.get("stop"):
-                chunks = drop_stop_chunks(chunks, row["stop"])
+            if self.llm is not None:  # a generator: nothing runs until the first next
+                chunks: Iterator[Any] = self._chunks(body, parsed, error is not None)
+            else:
+                chunks = await run_in_threadpool(self._chunks, body, parsed, error is not None)
             first = await run_in_threadpool(next, chunks, None)  # errors before the first token become a 400
         except BaseException as exc:
             if error is not None:

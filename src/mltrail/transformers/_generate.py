@@ -13,22 +13,23 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mltrail.errors import MltrailError
-from mltrail.models.llm import (
+from mltrail.models.generation import (
     Generation,
     GenerationOptions,
     LLMRequest,
     StopScanner,
     StreamEnd,
     cut_at_stop,
+    default_max_tokens,
     generate_in_groups,
+    new_token_limit,
     prompt_too_long,
+    sampling,
 )
-
-DEFAULT_MAX_TOKENS = 256
 
 
 class TextGenerator:
-    """Generates completions for validated :class:`~mltrail.models.llm.LLMRequest` objects.
+    """Generates completions for validated :class:`~mltrail.models.generation.LLMRequest` objects.
 
     Args:
         model: a ``transformers`` causal LM (``PreTrainedModel`` with ``generate``).
@@ -47,12 +48,7 @@ class TextGenerator:
         self.context_length: int = int(
             getattr(model.config, "max_position_embeddings", None) or tokenizer.model_max_length or 2048
         )
-        self.default_max_tokens = int(
-            self.defaults.get("max_tokens")
-            or self.defaults.get("max_new_tokens")
-            or config.max_new_tokens
-            or DEFAULT_MAX_TOKENS
-        )
+        self.default_max_tokens = default_max_tokens(self.defaults, config.max_new_tokens)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------- prompts
@@ -76,27 +72,22 @@ class TextGenerator:
         return ids
 
     def _kwargs(self, options: GenerationOptions, prompt_width: int) -> dict[str, Any]:
-        max_tokens = options.max_tokens or self.default_max_tokens
-        temperature = options.sampling_temperature(self.defaults)
+        picking = sampling(options, self.defaults)
         kwargs: dict[str, Any] = {
-            "max_new_tokens": max(1, min(max_tokens, self.context_length - prompt_width)),
-            "num_return_sequences": options.n if options.n > 1 and temperature is not None else 1,
+            "max_new_tokens": new_token_limit(options, self.default_max_tokens, self.context_length, prompt_width),
+            "num_return_sequences": options.n if options.n > 1 and picking.temperature is not None else 1,
             "pad_token_id": self.pad_id,
             "eos_token_id": sorted(self.eos_ids) or None,
         }
-        if temperature is not None:
-            kwargs.update(do_sample=True, temperature=temperature)
-            top_p = options.top_p if options.top_p is not None else self.defaults.get("top_p")
-            top_k = options.top_k if options.top_k is not None else self.defaults.get("top_k")
-            kwargs["top_p"] = float(top_p) if top_p is not None else 1.0
-            kwargs["top_k"] = int(top_k) if top_k else None
+        if picking.temperature is not None:
+            kwargs.update(do_sample=True, temperature=picking.temperature, top_p=picking.top_p, top_k=picking.top_k)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if options.stop:
             kwargs.update(stop_strings=list(options.stop), tokenizer=self.tokenizer)
         return kwargs
 
-    def _finish(self, tokens: Sequence[int], options: GenerationOptions, limit: int) -> Generation:
+    def _finish(self, tokens: Sequence[int], options: GenerationOptions, limit: int, keep_stop: bool) -> Generation:
         count = len(tokens)
         ended = False
         for i, token in enumerate(tokens):
@@ -104,15 +95,19 @@ class TextGenerator:
                 count, ended = i + 1, True
                 break
         text = self.tokenizer.decode(list(tokens[:count]), skip_special_tokens=True)
-        text, hit = cut_at_stop(text, options.stop)
+        text, hit = cut_at_stop(text, options.stop, keep_stop)
         reason = "stop" if ended or hit else "length"
         if not ended and not hit and count < limit:
             reason = "stop"
         return Generation(text, reason, count)
 
     # ------------------------------------------------------------------------------------------ generation
-    def generate(self, requests: Sequence[LLMRequest]) -> list[tuple[int, list[Generation]]]:
+    def generate(self, requests: Sequence[LLMRequest], keep_stop: bool = True) -> list[tuple[int, list[Generation]]]:
         """Generate all requests; those with the same options share one batched ``generate`` call.
+
+        Args:
+            requests: the validated requests.
+            keep_stop: keep a stop string that ended a choice in its text (``False``: leave it out).
 
         Returns:
             ``(prompt_tokens, generations)`` per request, in order.
@@ -120,9 +115,11 @@ class TextGenerator:
         Raises:
             MltrailError: INVALID_PARAMETER_VALUE for a prompt longer than the context.
         """
-        return generate_in_groups(requests, self._encode, self._generate_group)
+        return generate_in_groups(requests, self._encode, self._generate_group, keep_stop)
 
-    def _generate_group(self, prompts: list[list[int]], options: GenerationOptions) -> list[list[Generation]]:
+    def _generate_group(
+        self, prompts: list[list[int]], options: GenerationOptions, keep_stop: bool
+    ) -> list[list[Generation]]:
         import torch
 
         width = max(len(p) for p in prompts)
@@ -134,14 +131,16 @@ class TextGenerator:
         new = output[:, width:].tolist()
         limit, per = kwargs["max_new_tokens"], kwargs["num_return_sequences"]
         if per == 1:  # greedy choices are all the same: decode once, repeat
-            return [[self._finish(new[i], options, limit)] * options.n for i in range(len(prompts))]
-        return [[self._finish(new[i * per + j], options, limit) for j in range(per)] for i in range(len(prompts))]
+            return [[self._finish(new[i], options, limit, keep_stop)] * options.n for i in range(len(prompts))]
+        return [
+            [self._finish(new[i * per + j], options, limit, keep_stop) for j in range(per)] for i in range(len(prompts))
+        ]
 
-    def stream(self, request: LLMRequest) -> Iterator[str | StreamEnd]:
-        """Generate one choice token by token.
+    def stream(self, request: LLMRequest, keep_stop: bool = True) -> Iterator[str | StreamEnd]:
+        """Generate one choice token by token (``keep_stop`` as in :meth:`generate`).
 
         Yields:
-            Text pieces while generating, then one :class:`~mltrail.models.llm.StreamEnd`.
+            Text pieces while generating, then one :class:`~mltrail.models.generation.StreamEnd`.
         """
         import torch
         from transformers import TextIteratorStreamer
@@ -167,7 +166,7 @@ class TextGenerator:
 
         thread = threading.Thread(target=run, name="mltrail-generate", daemon=True)
         thread.start()
-        scanner = StopScanner(options.stop)
+        scanner = StopScanner(options.stop, keep_stop)
         for piece in streamer:
             out = scanner.feed(piece)
             if out:
@@ -183,7 +182,7 @@ class TextGenerator:
         rest = scanner.flush()
         if rest:
             yield rest
-        text = scanner.text
+        text = scanner.generated  # counted with its stop string, as predict counts its tokens
         tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
         ended = not scanner.hit and tokens < kwargs["max_new_tokens"]  # at an end token, counted as predict does
         reason = "stop" if scanner.hit or ended else "length"
