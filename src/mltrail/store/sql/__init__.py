@@ -19,8 +19,10 @@ function of a connection; everything backend-specific is asked of ``db.dialect``
             row = {"name": name, "password_hash": hashed}
             self.db.write(lambda conn: self.db.dialect.upsert(conn, users, [row], ["name"], ["password_hash"]))
 
-``write`` runs its function in one transaction and ``read`` without writes; both may run it again after a lock
-error or a lost connection (so it must only do database work), and answer 503/504 when that is not possible.
+``write`` runs its function in one transaction; ``read`` runs one that only reads. Either may run it again after
+a lock error or a lost connection, so it must do nothing but database work; when retrying cannot help, the call
+fails with 503 TEMPORARILY_UNAVAILABLE (504 DEADLINE_EXCEEDED when the COMMIT of a write that is not
+``replayable`` was lost: it may or may not have been applied).
 A write locks the rows it depends on first with ``select(...).with_for_update()`` (SQLite compiles that to
 nothing: its write transactions, ``BEGIN IMMEDIATE``, run one at a time).
 

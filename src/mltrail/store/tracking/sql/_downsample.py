@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from mltrail.entities import Metric
-from mltrail.store.sql.dialect import Dialect
+from mltrail.store.sql.dialect import POSTGRESQL, Dialect
 from mltrail.store.tracking.downsample import bucket_count
 from mltrail.store.tracking.sql import _runs
 from mltrail.store.tracking.sql.tables import metrics, runs
@@ -135,7 +135,7 @@ def downsampled_history(
 
 
 def _execute(conn: Connection, query: sa.Select[Any], dialect: Dialect) -> list[Row[Any]]:
-    if dialect.name != "postgresql":
+    if dialect is not POSTGRESQL:
         return list(conn.execute(query))
     # The planner cannot estimate the per-bucket joins, so its cost estimate is huge and PostgreSQL JIT-compiles
     # the statement: ~0.5 s of compiling for a ~1.3 s query over 1,000,000 points. Off for this statement only.

@@ -18,7 +18,7 @@ from mltrail.errors import (
     RESOURCE_DOES_NOT_EXIST,
     MltrailError,
 )
-from mltrail.store.sql.dialect import Dialect
+from mltrail.store.sql.dialect import MYSQL, Dialect
 from mltrail.store.tracking.base import now_ms
 from mltrail.store.tracking.sql import _load
 from mltrail.store.tracking.sql.tables import experiment_tags, experiments, runs
@@ -85,7 +85,7 @@ def create_default(conn: Connection, dialect: Dialect, artifact_root: str) -> No
     if found.first() is not None:
         return
     now = now_ms()
-    mysql = dialect.name == "mysql"
+    mysql = dialect is MYSQL
     if mysql:  # 0 would otherwise mean "the next auto-increment value"
         conn.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
     try:

@@ -31,7 +31,7 @@ from mltrail.entities import (
     RunStatus,
 )
 from mltrail.entities.metric import wire_float
-from mltrail.store.sql.dialect import Dialect
+from mltrail.store.sql.dialect import MYSQL, POSTGRESQL, SQLITE, Dialect
 from mltrail.store.tracking.sql.tables import (
     datasets,
     experiment_tags,
@@ -68,7 +68,7 @@ RUN_COLUMNS = (
 _PARAM, _TAG, _METRIC, _HAS_INPUTS, _HAS_OUTPUTS = 0, 1, 2, 3, 4
 
 
-def _page_statement(dialect: str) -> sa.CompoundSelect[Any]:
+def _page_statement(dialect: Dialect) -> sa.CompoundSelect[Any]:
     """``(kind, run_uuid, key, text value, metric value, timestamp, step, is_nan)`` rows for the bound run ids.
 
     One ``UNION ALL``: the params, tags and latest metrics of the runs, plus one marker row per run that has
@@ -77,7 +77,7 @@ def _page_statement(dialect: str) -> sa.CompoundSelect[Any]:
     """
 
     def owned_by(column: Any) -> ColumnElement[bool]:
-        if dialect == "postgresql":
+        if dialect is POSTGRESQL:
             return column == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)))
         return column.in_(sa.bindparam("ids", expanding=True))
 
@@ -85,7 +85,7 @@ def _page_statement(dialect: str) -> sa.CompoundSelect[Any]:
         return sa.literal_column(str(value), sa.Integer)
 
     def null(type_: Any) -> Any:  # PostgreSQL needs typed NULLs where a branch (or its DISTINCT) fixes the type
-        return sa.cast(sa.null(), type_) if dialect == "postgresql" else sa.null()
+        return sa.cast(sa.null(), type_) if dialect is POSTGRESQL else sa.null()
 
     no_text = null(sa.Text)
     no_metric = (null(sa.Float), null(sa.BigInteger), null(sa.BigInteger), null(sa.Boolean))
@@ -112,16 +112,16 @@ def _page_statement(dialect: str) -> sa.CompoundSelect[Any]:
 
 
 # Built once per dialect: building and caching a statement costs about as much as running it for a page.
-_PAGE_STATEMENTS = {dialect: _page_statement(dialect) for dialect in ("sqlite", "postgresql", "mysql")}
+_PAGE_STATEMENTS = {dialect: _page_statement(dialect) for dialect in (SQLITE, POSTGRESQL, MYSQL)}
 # PostgreSQL binds one array, so the statement is compiled once and its ~2,000 rows come straight from the driver
 # as tuples: SQLAlchemy's result rows cost about a fifth of the page load.
-_PG_PAGE = _PAGE_STATEMENTS["postgresql"].compile(dialect=_psycopg_dialect.dialect())
+_PG_PAGE = _PAGE_STATEMENTS[POSTGRESQL].compile(dialect=_psycopg_dialect.dialect())
 _PG_PAGE_PARAMS = dict(_PG_PAGE.params)
 
 
 def _page_rows(conn: Connection, ids: list[str], dialect: Dialect) -> Sequence[Any]:
-    if dialect.name != "postgresql":
-        return conn.execute(_PAGE_STATEMENTS[dialect.name], {"ids": ids}).all()
+    if dialect is not POSTGRESQL:
+        return conn.execute(_PAGE_STATEMENTS[dialect], {"ids": ids}).all()
     # Binary results: numbers and booleans are read without parsing their text (~0.2 ms less per page).
     cursor = conn.connection.dbapi_connection.cursor(binary=True)  # type: ignore[union-attr]
     try:
