@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.llm import tiny_phi3
+
 TRACKING_ENV = (
     "MLTRAIL_TRACKING_URI",
     "MLFLOW_TRACKING_URI",
@@ -41,3 +43,16 @@ def clean_fluent_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         monkeypatch.delenv("MLTRAIL_TRACKING_URI", raising=False)
         monkeypatch.delenv("MLTRAIL_EXPERIMENT_ID", raising=False)
         clear_tracking_store_cache()
+
+
+@pytest.fixture(scope="session")
+def tiny_phi3_dirs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """``(hf_dir, onnx_dir)`` of the trained tiny Phi-3 (cached in pytest's cache folder when it is enabled).
+
+    Shared by the LLM (ONNX GenAI) and transformers tests; built on first request only, so other tests never pay.
+    """
+    pytest.importorskip("transformers")
+    pytest.importorskip("onnxruntime_genai")
+    cache = getattr(request.config, "cache", None)
+    root = cache.mkdir("mltrail-llm") if cache is not None else tmp_path_factory.getbasetemp() / "llm"
+    return tiny_phi3.build(str(root))

@@ -8,20 +8,14 @@ import httpx
 import pytest
 
 from mltrail.store.tracking.rest import RestTrackingStore
-from tests.server.live import live_server
 
 PATH = "/metrics/get-history-downsampled"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_server(tmp_path_factory.mktemp("downsampled")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=30) as client:
+def http(live_url: str) -> Iterator[httpx.Client]:
+    """One client for the module (the logged run below is module-scoped too)."""
+    with httpx.Client(base_url=live_url, timeout=30) as client:
         yield client
 
 
@@ -87,7 +81,7 @@ def test_unknown_run_is_404(http: httpx.Client, run_id: str) -> None:
     assert response.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
 
 
-def test_rest_store_default_matches_the_endpoint(http: httpx.Client, server: str, run_id: str) -> None:
+def test_rest_store_default_matches_the_endpoint(http: httpx.Client, live_url: str, run_id: str) -> None:
     wire = http.get("/api/2.0/mltrail" + PATH, params={"run_ids": [run_id], "metric_key": "loss", "max_points": 60})
-    points = RestTrackingStore(server).get_metric_history_downsampled([run_id], "loss", max_points=60)
+    points = RestTrackingStore(live_url).get_metric_history_downsampled([run_id], "loss", max_points=60)
     assert [m.to_dict() for m in points] == wire.json()["metrics"]

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mltrail.store.registry.rest import RestRegistryStore
+from mltrail.store.registry.sql import tables as registry_tables
 from mltrail.store.tracking.rest import RestTrackingStore
+from mltrail.store.tracking.sql import tables as tracking_tables
 from mltrail.store.tracking.sql.store import SqlTrackingStore
-from tests.server.live import live_server
-from tests.store.registry.conftest import empty_all_tables
+from tests.store.cleanup import empty_tables
 from tests.store.registry.test_registry_suite import RegistryStoreSuite
-
-
-@pytest.fixture(scope="module")
-def rest_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    root = tmp_path_factory.mktemp("rest-registry")
-    uri = f"sqlite:///{root / 'server.db'}"
-    with live_server(root, backend_store_uri=uri) as url:
-        yield url, uri
 
 
 @pytest.fixture
 def registry_tracking_store(rest_server: tuple[str, str]) -> RestTrackingStore:
     """A REST tracking store on the live server, whose database was emptied for this test."""
     url, uri = rest_server
-    empty_all_tables(uri)
+    empty_tables(uri, registry_tables.metadata, tracking_tables.metadata)
     SqlTrackingStore(uri, "mlflow-artifacts:/")  # recreates the Default experiment
     return RestTrackingStore(url)
 

@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from mltrail.store.sql import engines
 from mltrail.store.tracking.rest import RestTrackingStore
 from mltrail.store.tracking.sql.store import SqlTrackingStore
 from mltrail.store.tracking.sql.tables import metadata
-from tests.server.live import live_server
+from tests.store.cleanup import empty_tables
 from tests.store.tracking.test_store_suite import TrackingStoreSuite
-
-
-@pytest.fixture(scope="module")
-def rest_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    root = tmp_path_factory.mktemp("rest-suite")
-    uri = f"sqlite:///{root / 'server.db'}"
-    with live_server(root, backend_store_uri=uri) as url:
-        yield url, uri
 
 
 @pytest.fixture
 def tracking_store(rest_server: tuple[str, str]) -> RestTrackingStore:
     """A REST store on a live server whose database was emptied for this test (Default experiment only)."""
     url, uri = rest_server
-    engine = engines.get_engine(uri)
-    present = set(sa.inspect(engine).get_table_names())
-    with engines.write_transaction(engine) as conn:
-        for table in reversed(metadata.sorted_tables):
-            if table.name in present:
-                conn.execute(table.delete())
+    empty_tables(uri, metadata)
     SqlTrackingStore(uri, "mlflow-artifacts:/")  # recreates the Default experiment
     return RestTrackingStore(url)
 

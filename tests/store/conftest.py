@@ -19,6 +19,7 @@ from mltrail.store.sql import engines
 from mltrail.store.tracking.base import TrackingStore
 from mltrail.store.tracking.sql.store import SqlTrackingStore
 from mltrail.store.tracking.sql.tables import metadata
+from tests.store.cleanup import empty_tables
 
 PG_ADMIN_URI = os.environ.get("MLTRAIL_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_ADMIN_URI = os.environ.get("MLTRAIL_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -68,21 +69,12 @@ def mysql_uri() -> Iterator[str]:
     yield from _server_database(MYSQL_ADMIN_URI, "mysql")
 
 
-def _empty_tables(uri: str) -> None:
-    engine = engines.get_engine(uri)
-    inspector_tables = set(sa.inspect(engine).get_table_names())
-    with engines.write_transaction(engine) as conn:
-        for table in reversed(metadata.sorted_tables):
-            if table.name in inspector_tables:
-                conn.execute(table.delete())
-
-
 @pytest.fixture(params=BACKENDS)
 def db_uri(request: pytest.FixtureRequest) -> str:
     """The URI of this session's database for the parametrized backend, emptied for this test."""
     uri: str = request.getfixturevalue(f"{request.param}_uri")
     if sa.inspect(engines.get_engine(uri)).has_table("experiments"):
-        _empty_tables(uri)
+        empty_tables(uri, metadata)
     return uri
 
 

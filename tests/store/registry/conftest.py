@@ -17,6 +17,7 @@ from mltrail.store.registry.sql.store import SqlRegistryStore
 from mltrail.store.sql import engines
 from mltrail.store.tracking.sql import tables as tracking_tables
 from mltrail.store.tracking.sql.store import SqlTrackingStore
+from tests.store.cleanup import empty_tables
 from tests.store.conftest import MYSQL_ADMIN_URI, PG_ADMIN_URI, _server_database, _unique_name
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
@@ -37,23 +38,12 @@ def registry_mysql_uri() -> Iterator[str]:
     yield from _server_database(MYSQL_ADMIN_URI, "mysql")
 
 
-def empty_all_tables(uri: str) -> None:
-    """Delete every row of the registry and tracking tables."""
-    engine = engines.get_engine(uri)
-    present = set(sa.inspect(engine).get_table_names())
-    with engines.write_transaction(engine) as conn:
-        for metadata in (registry_tables.metadata, tracking_tables.metadata):
-            for table in reversed(metadata.sorted_tables):
-                if table.name in present:
-                    conn.execute(table.delete())
-
-
 @pytest.fixture(params=BACKENDS)
 def registry_db_uri(request: pytest.FixtureRequest) -> str:
     """This session's registry database for the parametrized backend, emptied for this test."""
     uri: str = request.getfixturevalue(f"registry_{request.param}_uri")
     if sa.inspect(engines.get_engine(uri)).has_table("registered_models"):
-        empty_all_tables(uri)
+        empty_tables(uri, registry_tables.metadata, tracking_tables.metadata)
     return uri
 
 
