@@ -1,5 +1,6 @@
 // An MLmodel file (MLflow's model format) shown as flavors and a signature with inputs / outputs / params tables.
 import { load } from 'js-yaml';
+import { errorMessage } from '../api/http';
 import { ErrorBox } from './Common';
 
 export interface SpecRow { name: string; type: string; required: string; extra: string }
@@ -82,8 +83,8 @@ export function MLmodelSignature({ sig }: { sig: Signature | null }) {
 
 export function MLmodelView({ text }: { text: string }) {
   let doc: any;
-  try { doc = parseMLmodel(text); } catch (e: any) {
-    return <div><ErrorBox error={`Could not parse MLmodel: ${String(e.message || e)}`} /><pre className="artifact-text">{text}</pre></div>;
+  try { doc = parseMLmodel(text); } catch (e) {
+    return <div><ErrorBox error={`Could not parse MLmodel: ${errorMessage(e)}`} /><pre className="artifact-text">{text}</pre></div>;
   }
   const flavors: [string, any][] = Object.entries(doc.flavors || {});
   const meta: [string, unknown][] = [

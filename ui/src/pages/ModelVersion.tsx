@@ -134,8 +134,8 @@ function SignatureSection({ state }: { state: MLmodelState }) {
   if ('missing' in state) return <p className="muted">No MLmodel file in this version's artifacts.</p>;
   if ('error' in state) return <ErrorBox error={`Could not read the MLmodel file: ${state.error}`} />;
   let doc: any;
-  try { doc = parseMLmodel(state.text); } catch (e: any) {
-    return <ErrorBox error={`Could not parse the MLmodel file: ${String(e.message || e)}`} />;
+  try { doc = parseMLmodel(state.text); } catch (e) {
+    return <ErrorBox error={`Could not parse the MLmodel file: ${errorMessage(e)}`} />;
   }
   const flavors = Object.keys(doc.flavors || {});
   return (
