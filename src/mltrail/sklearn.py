@@ -25,6 +25,22 @@ if TYPE_CHECKING:
     from mltrail.models.model import ModelInfo
     from mltrail.models.signature import ModelSignature
 
+__all__ = [
+    "FLAVOR_NAME",
+    "LOADER_MODULE",
+    "SERIALIZATION_FORMAT_CLOUDPICKLE",
+    "SERIALIZATION_FORMAT_PICKLE",
+    "SERIALIZATION_FORMAT_SKOPS",
+    "SUPPORTED_PREDICT_FNS",
+    "SUPPORTED_SERIALIZATION_FORMATS",
+    "SklearnModelWrapper",
+    "autolog",
+    "default_serialization_format",
+    "load_model",
+    "log_model",
+    "save_model",
+]
+
 FLAVOR_NAME = "sklearn"
 LOADER_MODULE = "mlflow.sklearn"
 SERIALIZATION_FORMAT_SKOPS = "skops"
@@ -256,7 +272,7 @@ def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -
     local = download_model(model_uri, dst_path)
     conf = flavor.flavor_conf(local, FLAVOR_NAME)
     if conf.get("code"):
-        flavor._ensure_on_path(os.path.join(local, conf["code"]))
+        flavor.ensure_on_path(os.path.join(local, conf["code"]))
     return _load_file(
         os.path.join(local, conf["pickled_model"]),
         conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE),

@@ -47,6 +47,22 @@ from mltrail.models.signature import ModelSignature
 if TYPE_CHECKING:
     from mltrail.tracking.client import MltrailClient
 
+__all__ = [
+    "CODE_DIR",
+    "LOADER_MODULE_ALIASES",
+    "PYFUNC_FLAVOR_NAME",
+    "add_pyfunc_flavor",
+    "copy_code_paths",
+    "ensure_on_path",
+    "finish_save",
+    "flavor_conf",
+    "flavor_module",
+    "log_model",
+    "resolve_name",
+    "set_signature",
+    "start_save",
+]
+
 _logger = logging.getLogger(__name__)
 
 PYFUNC_FLAVOR_NAME = "python_function"
@@ -374,6 +390,7 @@ def flavor_module(loader_module: str) -> ModuleType:
         ) from exc
 
 
-def _ensure_on_path(directory: str) -> None:
+def ensure_on_path(directory: str) -> None:
+    """Put ``directory`` (a model's ``code/``) first on ``sys.path``, once."""
     if directory not in sys.path:
         sys.path.insert(0, directory)

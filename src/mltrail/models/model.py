@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from mltrail.models.params import ParamSchema
     from mltrail.models.schema import Schema
 
+__all__ = [
+    "MLMODEL_FILE_NAME",
+    "Model",
+    "ModelInfo",
+    "get_model_info",
+]
+
 MLMODEL_FILE_NAME = "MLmodel"
 
 #: Keys that :class:`Model` handles itself; anything else read from a file is kept in ``Model.extra``.

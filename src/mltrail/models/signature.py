@@ -12,6 +12,11 @@ from mltrail.errors import MltrailError
 from mltrail.models.params import ParamSchema
 from mltrail.models.schema import Schema
 
+__all__ = [
+    "ModelSignature",
+    "infer_signature",
+]
+
 
 class ModelSignature:
     """What a model takes and returns.

@@ -187,7 +187,7 @@ def load_model(
             + (f" (it has: {', '.join(meta.flavors)})" if meta.flavors else "")
         )
     if conf.get("code"):
-        flavor._ensure_on_path(os.path.join(local, conf["code"]))
+        flavor.ensure_on_path(os.path.join(local, conf["code"]))
     config = {**(conf.get("config") or {}), **(model_config or {})} or None
     data_path = os.path.join(local, conf["data"]) if conf.get("data") else local
     module = flavor.flavor_module(conf["loader_module"])

@@ -50,6 +50,13 @@ from mltrail.serving.limits import (
 from mltrail.serving.openai import OpenAIRoutes, openai_routes
 from mltrail.serving.scoring import Scorer
 
+__all__ = [
+    "AppOptions",
+    "ScoringApp",
+    "create_app",
+    "error_response",
+]
+
 logger = logging.getLogger("mltrail.serving")
 
 JSON = "application/json"

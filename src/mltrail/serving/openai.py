@@ -138,7 +138,8 @@ def model_row(body: dict[str, Any], request: LLMRequest) -> dict[str, Any]:
 def drop_stop(completion: Any, stop: Sequence[str]) -> Any:
     """A chat.completion with each choice's content cut before its first stop string, as OpenAI answers.
 
-    Flavors keep the stop string in the text (MLflow's behaviour, kept on ``/invocations``).
+    For chat models other than mltrail's own flavors (which leave it out themselves when asked), which keep the stop
+    string in the text as MLflow does.
     """
     if not stop or not isinstance(completion, dict) or not isinstance(completion.get("choices"), list):
         return completion
@@ -154,7 +155,8 @@ def drop_stop(completion: Any, stop: Sequence[str]) -> Any:
 
 def drop_stop_chunks(chunks: Iterator[Any], stop: Sequence[str]) -> Iterator[Any]:
     """chat.completion.chunk objects with the stop string (and anything after it) left out of the content, as
-    OpenAI streams; text that could start a stop string is held back until it is known not to."""
+    OpenAI streams; text that could start a stop string is held back until it is known not to (for chat models
+    other than mltrail's own flavors, as :func:`drop_stop`)."""
     scanners: dict[Any, StopScanner] = {}
     for chunk in chunks:
         if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):

@@ -21,6 +21,7 @@ from mltrail.errors import MltrailError
 from mltrail.store.tracking.base import now_ms
 from mltrail.tracking._fluent_experiments import current_experiment_id, fluent_client
 from mltrail.tracking._fluent_runs import active_run, run_id_or_active
+from mltrail.tracking.client import metric_value
 
 if TYPE_CHECKING:
     from mltrail.tracking.async_logging import RunOperations
@@ -112,12 +113,10 @@ def log_metrics(
     dataset: Any = None,
 ) -> RunOperations | None:
     """Log several metrics at one step and time, in one batch."""
-    from mltrail.tracking.client import _metric_value
-
     ts = int(timestamp) if timestamp is not None else now_ms()
     name, digest = _dataset_fields(dataset)
     metric_list = [
-        Metric(k, _metric_value(k, v, ts), ts, int(step or 0), name, digest, model_id) for k, v in metrics.items()
+        Metric(k, metric_value(k, v, ts), ts, int(step or 0), name, digest, model_id) for k, v in metrics.items()
     ]
     return fluent_client().log_batch(run_id_or_active(run_id), metrics=metric_list, synchronous=synchronous)
 

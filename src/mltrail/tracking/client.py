@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 _MAX_CACHED_REPOS = 128
 
 
-def _metric_value(key: str, value: Any, timestamp: int) -> float:
+def metric_value(key: str, value: Any, timestamp: int) -> float:
+    """``value`` as a metric's float; INVALID_PARAMETER_VALUE for a bool or anything not a real number."""
     numeric = isinstance(value, numbers.Real) or (
         hasattr(value, "__float__") and not isinstance(value, (str, bytes, complex))
     )
@@ -324,7 +325,7 @@ class MltrailClient(RegistryClientMixin):
         """
         timestamp = int(timestamp) if timestamp is not None else now_ms()
         metric = Metric(
-            key, _metric_value(key, value, timestamp), timestamp, int(step or 0), dataset_name, dataset_digest, model_id
+            key, metric_value(key, value, timestamp), timestamp, int(step or 0), dataset_name, dataset_digest, model_id
         )
         return self._write(run_id, metrics=[metric], synchronous=synchronous)
 

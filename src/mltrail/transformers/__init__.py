@@ -30,6 +30,18 @@ if TYPE_CHECKING:
     from mltrail.models.model import ModelInfo
     from mltrail.models.signature import ModelSignature
 
+__all__ = [
+    "COMPONENTS_DIR",
+    "FLAVOR_NAME",
+    "LOADER_MODULE",
+    "MODEL_BINARY",
+    "SEQ2SEQ_TASKS",
+    "Seq2SeqPipeline",
+    "load_model",
+    "log_model",
+    "save_model",
+]
+
 FLAVOR_NAME = "transformers"
 LOADER_MODULE = "mlflow.transformers"
 MODEL_BINARY = "model"
