@@ -3,6 +3,17 @@
 Every user-facing failure raises :class:`MltrailError` with one of the codes below. The server turns it into
 ``{"error_code": ..., "message": ...}`` with the HTTP status from :data:`ERROR_CODE_TO_HTTP_STATUS`; the REST
 store turns such a body back into the same exception.
+
+Raising, one way: the common codes have a function each, used everywhere in mltrail::
+
+    raise errors.invalid(f"Invalid value {value!r} for parameter 'step'")     # 400 INVALID_PARAMETER_VALUE
+    raise errors.not_found(f"Run with id={run_id} not found")                   # 404 RESOURCE_DOES_NOT_EXIST
+    raise errors.already_exists(f"Experiment '{name}' already exists.")        # 400 RESOURCE_ALREADY_EXISTS
+    raise errors.invalid_state(f"The run {run_id} must be in the 'active' state.")  # 409 INVALID_STATE
+
+and any other code is given by name: ``MltrailError(message, PERMISSION_DENIED)``. The classmethods
+``MltrailError.invalid_parameter_value`` and ``.not_found`` stay for code written against MLflow's
+``MlflowException``.
 """
 
 from __future__ import annotations
@@ -132,3 +143,23 @@ class MltrailError(Exception):
 
 #: MLflow's name for the same type, so ``except mlflow.MlflowException`` style code keeps working.
 MlflowException = MltrailError
+
+
+def invalid(message: str) -> MltrailError:
+    """A user's mistake in a request: ``INVALID_PARAMETER_VALUE`` (HTTP 400)."""
+    return MltrailError(message, INVALID_PARAMETER_VALUE)
+
+
+def not_found(message: str) -> MltrailError:
+    """A resource that does not exist: ``RESOURCE_DOES_NOT_EXIST`` (HTTP 404)."""
+    return MltrailError(message, RESOURCE_DOES_NOT_EXIST)
+
+
+def already_exists(message: str) -> MltrailError:
+    """A resource that already exists: ``RESOURCE_ALREADY_EXISTS`` (HTTP 400, as MLflow sends it)."""
+    return MltrailError(message, RESOURCE_ALREADY_EXISTS)
+
+
+def invalid_state(message: str) -> MltrailError:
+    """A request that conflicts with the resource's state: ``INVALID_STATE`` (HTTP 409)."""
+    return MltrailError(message, INVALID_STATE)

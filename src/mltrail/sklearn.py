@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mltrail import errors
 from mltrail.errors import MltrailError
 from mltrail.models import autolog as _autolog
 from mltrail.models import flavor
@@ -71,14 +72,14 @@ def _dump(sk_model: Any, path: str, serialization_format: str, trusted: list[str
         try:
             skops.io.dump(sk_model, path)
         except Exception as exc:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "The sklearn model could not be serialized in the skops serialization format (skops does not "
                 "support custom functions or classes defined outside importable modules); use "
                 f"serialization_format='cloudpickle'. Error: {exc}"
             ) from exc
         untrusted = [t for t in skops.io.get_untrusted_types(file=path) if t not in (trusted or [])]
         if untrusted:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"The saved sklearn model references untrusted types: {untrusted}. If you trust them, pass "
                 "skops_trusted_types with these names to save_model or log_model."
             )
@@ -93,7 +94,7 @@ def _dump(sk_model: Any, path: str, serialization_format: str, trusted: list[str
 
 def _load_file(path: str, serialization_format: str, trusted: list[str] | None = None) -> Any:
     if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Unrecognized serialization format: {serialization_format}. Please specify one of the following "
             f"supported formats: {list(SUPPORTED_SERIALIZATION_FORMATS)}."
         )
@@ -170,12 +171,12 @@ def save_model(
     path = os.fspath(path)
     serialization_format = serialization_format or default_serialization_format()
     if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Unrecognized serialization format: {serialization_format}. Please specify one of the following "
             f"supported formats: {list(SUPPORTED_SERIALIZATION_FORMATS)}."
         )
     if pyfunc_predict_fn not in SUPPORTED_PREDICT_FNS:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"pyfunc_predict_fn must be one of {list(SUPPORTED_PREDICT_FNS)}, got {pyfunc_predict_fn!r}"
         )
     model = flavor.start_save(path, mlflow_model)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from mltrail import errors
+
 if TYPE_CHECKING:
     from mltrail.entities import Experiment, ViewType
     from mltrail.store.artifacts.base import ArtifactRepository
@@ -85,13 +87,12 @@ def resolve_experiment(store: TrackingStore, ref: str, by_name: bool) -> Experim
     Raises:
         MltrailError: RESOURCE_DOES_NOT_EXIST when there is none.
     """
-    from mltrail.errors import MltrailError
 
     if not by_name:
         return store.get_experiment(ref)
     experiment = store.get_experiment_by_name(ref)
     if experiment is None:
-        raise MltrailError.not_found(f"No experiment named {ref!r}")
+        raise errors.not_found(f"No experiment named {ref!r}")
     return experiment
 
 

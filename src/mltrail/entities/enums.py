@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 
 
 class _NamedEnum(str, Enum):
@@ -26,9 +26,7 @@ class _NamedEnum(str, Enum):
             if value.isdigit():
                 return cls.parse(int(value))
         allowed = ", ".join(m.value for m in cls)
-        raise MltrailError.invalid_parameter_value(
-            f"Invalid value {value!r} for {cls.__name__}; expected one of {allowed}"
-        )
+        raise errors.invalid(f"Invalid value {value!r} for {cls.__name__}; expected one of {allowed}")
 
     def __str__(self) -> str:
         return self.value

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mltrail import errors
 from mltrail.entities._wire import compact, key_values, opt_int
 from mltrail.entities.enums import _NamedEnum
 from mltrail.entities.tags import _KeyValue
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 
 STAGE_NONE = "None"
 STAGE_STAGING = "Staging"
@@ -38,10 +38,7 @@ def canonical_stage(stage: str) -> str:
     """
     found = _CANONICAL.get(str(stage).lower())
     if found is None:
-        raise MltrailError(
-            f"Invalid Model Version stage: {stage}. Value must be one of {', '.join(ALL_STAGES)}.",
-            INVALID_PARAMETER_VALUE,
-        )
+        raise errors.invalid(f"Invalid Model Version stage: {stage}. Value must be one of {', '.join(ALL_STAGES)}.")
     return found
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mltrail import errors
 from mltrail.errors import MltrailError
 from mltrail.models.params import ParamSchema, ParamSpec
 from mltrail.models.schema import (
@@ -99,7 +100,7 @@ def numpy_datatype(dtype: Any) -> DataType:
         return DataType.binary
     elif kind == "M":
         return DataType.datetime
-    raise MltrailError.invalid_parameter_value(f"Unsupported numpy data type '{dtype}', kind '{kind}'")
+    raise errors.invalid(f"Unsupported numpy data type '{dtype}', kind '{kind}'")
 
 
 def _scalar_type(data: Any) -> DataType:
@@ -110,9 +111,7 @@ def _scalar_type(data: Any) -> DataType:
         return DataType.datetime
     if isinstance(data, np.generic):
         return numpy_datatype(data.dtype)
-    raise MltrailError.invalid_parameter_value(
-        f"Data {data} is not one of the supported DataType: {[t.name for t in DataType]}"
-    )
+    raise errors.invalid(f"Data {data} is not one of the supported DataType: {[t.name for t in DataType]}")
 
 
 def infer_datatype(data: Any) -> ColumnType | None:
@@ -127,7 +126,7 @@ def infer_datatype(data: Any) -> ColumnType | None:
         for key, value in data.items():
             dtype = infer_datatype(value)
             if dtype is None:
-                raise MltrailError.invalid_parameter_value("Dictionary value must not be an empty numpy array.")
+                raise errors.invalid("Dictionary value must not be an empty numpy array.")
             props.append(Property(str(key), dtype, required=not isinstance(dtype, AnyType)))
         return Object(props)
     if isinstance(data, (list, np.ndarray)):
@@ -145,21 +144,19 @@ def _array_type(data: Any) -> Array | None:
             result = Array(dtype)
         elif isinstance(result.dtype, DataType):
             if not isinstance(dtype, AnyType) and dtype != result.dtype:
-                raise MltrailError.invalid_parameter_value(MULTIPLE_TYPES_ERROR_MSG)
+                raise errors.invalid(MULTIPLE_TYPES_ERROR_MSG)
         else:
             try:
                 result = Array(result.dtype._merge(dtype))  # type: ignore[arg-type]
             except MltrailError as exc:
-                raise MltrailError.invalid_parameter_value(MULTIPLE_TYPES_ERROR_MSG) from exc
+                raise errors.invalid(MULTIPLE_TYPES_ERROR_MSG) from exc
     return result
 
 
 def _colspec_type(data: Any) -> ColumnType:
     dtype = infer_datatype(data)
     if dtype is None:
-        raise MltrailError.invalid_parameter_value(
-            f"Numpy array must include at least one non-empty item. Invalid input `{data}`."
-        )
+        raise errors.invalid(f"Numpy array must include at least one non-empty item. Invalid input `{data}`.")
     return dtype
 
 
@@ -213,7 +210,7 @@ def infer_schema(data: Any) -> Schema:
             schema = Schema([TensorSpec(clean_tensor_type(v.dtype), tensor_shape(v), name) for name, v in data.items()])
         else:
             if any(not isinstance(k, str) for k in data):
-                raise MltrailError.invalid_parameter_value("The dictionary keys are not all strings.")
+                raise errors.invalid("The dictionary keys are not all strings.")
             schema = Schema([ColSpec(_colspec_type(v), name, required=_required(v)) for name, v in data.items()])
     elif isinstance(data, pd.Series):
         schema = Schema([ColSpec(_pandas_column_type(data), data.name, required=_required(data))])
@@ -234,7 +231,7 @@ def infer_schema(data: Any) -> Schema:
         try:
             schema = Schema([ColSpec(_colspec_type(data))])
         except MltrailError as exc:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "Failed to infer schema. Expected one of the following types:\n- pandas.DataFrame\n"
                 "- pandas.Series\n- numpy.ndarray\n- dictionary of (name -> numpy.ndarray)\n"
                 "- scipy.sparse.csr_matrix\n- scipy.sparse.csc_matrix\n- DataType\n- List[DataType]\n"
@@ -255,9 +252,7 @@ def _param_type_and_shape(value: Any) -> tuple[DataType | Object, tuple[int, ...
     if isinstance(value, (list, np.ndarray)):
         array = np.array(value)
         if array.ndim != 1:
-            raise MltrailError.invalid_parameter_value(
-                f"Expected parameters to be 1D array or scalar, got {array.ndim}D array"
-            )
+            raise errors.invalid(f"Expected parameters to be 1D array or scalar, got {array.ndim}D array")
         if len(value) and all(isinstance(v, (dt.date, dt.datetime, np.datetime64)) for v in value):
             return DataType.datetime, (-1,)
         return numpy_datatype(array.dtype), (-1,)
@@ -266,13 +261,11 @@ def _param_type_and_shape(value: Any) -> tuple[DataType | Object, tuple[int, ...
     if isinstance(value, dict):
         dtype = infer_datatype(value)
         if not isinstance(dtype, Object):
-            raise MltrailError.invalid_parameter_value(f"Cannot infer an object type from {value!r}")
+            raise errors.invalid(f"Cannot infer an object type from {value!r}")
         return dtype, None
     if np.isscalar(value):
         return numpy_datatype(np.array(value).dtype), None
-    raise MltrailError.invalid_parameter_value(
-        f"Expected parameters to be 1D array or scalar, got {type(value).__name__}"
-    )
+    raise errors.invalid(f"Expected parameters to be 1D array or scalar, got {type(value).__name__}")
 
 
 def infer_param_schema(params: dict[str, Any]) -> ParamSchema:
@@ -282,7 +275,7 @@ def infer_param_schema(params: dict[str, Any]) -> ParamSchema:
         MltrailError: INVALID_PARAMETER_VALUE listing the params whose type cannot be inferred.
     """
     if not isinstance(params, dict):
-        raise MltrailError.invalid_parameter_value(f"Expected parameters to be dict, got {type(params).__name__}")
+        raise errors.invalid(f"Expected parameters to be dict, got {type(params).__name__}")
     specs, invalid = [], []
     for name, value in params.items():
         try:
@@ -291,5 +284,5 @@ def infer_param_schema(params: dict[str, Any]) -> ParamSchema:
         except MltrailError as exc:
             invalid.append((name, value, exc.message))
     if invalid:
-        raise MltrailError.invalid_parameter_value(f"Failed to infer schema for parameters: {invalid}")
+        raise errors.invalid(f"Failed to infer schema for parameters: {invalid}")
     return ParamSchema(specs)

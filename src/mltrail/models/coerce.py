@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mltrail import errors
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 from mltrail.models.schema import AnyType, Array, DataType, Map, Object
 
@@ -42,7 +43,7 @@ def enforce_column(name: Any, values: pd.Series, t: DataType) -> pd.Series:
         try:
             return values.astype(np.dtype("datetime64[ns]"))
         except TypeError as exc:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "Please ensure that the input data of datetime column only contains timezone-naive datetime "
                 f"objects. Error: {exc}"
             ) from exc
@@ -50,13 +51,11 @@ def enforce_column(name: Any, values: pd.Series, t: DataType) -> pd.Series:
         try:
             return values.astype(np.dtype("datetime64[ns]"), errors="raise")
         except (ValueError, TypeError) as exc:
-            raise MltrailError.invalid_parameter_value(
-                f"Failed to convert column {name} from type {values.dtype} to {t!r}."
-            ) from exc
+            raise errors.invalid(f"Failed to convert column {name} from type {values.dtype} to {t!r}.") from exc
     if t is DataType.boolean and values.dtype == object:
         return values  # keeps None as None rather than False
     if not isinstance(values.dtype, np.dtype):  # pandas extension dtypes such as StringDtype
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Incompatible input types for column {name}. Can not safely convert {values.dtype} to {numpy_type}."
         )
     kind, size = values.dtype.kind, values.dtype.itemsize
@@ -85,7 +84,7 @@ def enforce_column(name: Any, values: pd.Series, t: DataType) -> pd.Series:
                 "<https://www.mlflow.org/docs/latest/models.html#handling-integers-with-missing-values>`_ for more "
                 "details."
             )
-    raise MltrailError.invalid_parameter_value(
+    raise errors.invalid(
         f"Incompatible input types for column {name}. Can not safely convert {values.dtype} to {numpy_type}.{hint}"
     )
 
@@ -108,7 +107,7 @@ def enforce_type(data: Any, data_type: Any, required: bool = True) -> Any:
         if not required and _is_none_or_nan(data):
             return None
         if not np.isscalar(data):
-            raise MltrailError.invalid_parameter_value(f"Expected data to be scalar, got {type(data).__name__}")
+            raise errors.invalid(f"Expected data to be scalar, got {type(data).__name__}")
         try:
             return enforce_column("", pd.Series([data]), data_type)[0]
         except MltrailError:
@@ -123,7 +122,7 @@ def enforce_type(data: Any, data_type: Any, required: bool = True) -> Any:
         return _enforce_object(data, data_type, required)
     if isinstance(data_type, Map):
         return _enforce_map(data, data_type, required)
-    raise MltrailError.invalid_parameter_value(f"Invalid data type: {data_type!r}")
+    raise errors.invalid(f"Invalid data type: {data_type!r}")
 
 
 def _enforce_array(data: Any, arr: Array, required: bool) -> Any:
@@ -132,9 +131,7 @@ def _enforce_array(data: Any, arr: Array, required: bool) -> Any:
     ):
         return data
     if not isinstance(data, (list, np.ndarray)):
-        raise MltrailError.invalid_parameter_value(
-            f"Expected data to be list or numpy array, got {type(data).__name__}"
-        )
+        raise errors.invalid(f"Expected data to be list or numpy array, got {type(data).__name__}")
     if isinstance(arr.dtype, DataType):
         if len(data) == 0:
             return data
@@ -152,24 +149,24 @@ def _enforce_object(data: Any, obj: Object, required: bool) -> Any:
     if not required and (data is None or data == {}):
         return data
     if not isinstance(data, dict):
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Failed to enforce schema of '{data}' with type '{obj!r}'. "
             f"Expected data to be dictionary, got {type(data).__name__}"
         )
     props = {p.name: p for p in obj.properties}
     missing = {k for k, p in props.items() if p.required} - data.keys()
     if missing:
-        raise MltrailError.invalid_parameter_value(f"Missing required properties: {missing}")
+        raise errors.invalid(f"Missing required properties: {missing}")
     invalid = data.keys() - props.keys()
     if invalid:
-        raise MltrailError.invalid_parameter_value(f"Invalid properties not defined in the schema found: {invalid}")
+        raise errors.invalid(f"Invalid properties not defined in the schema found: {invalid}")
     out = dict(data)
     for key, value in data.items():
         try:
             out[key] = enforce_type(value, props[key].dtype, props[key].required)
         except MltrailError as exc:
             expected = props[key].to_dict()[key]["type"]
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"Failed to enforce schema for key `{key}`. Expected type {expected}, "
                 f"received type {type(value).__name__}"
             ) from exc
@@ -180,7 +177,7 @@ def _enforce_map(data: Any, map_type: Map, required: bool) -> Any:
     if (not required or isinstance(map_type.value_type, AnyType)) and (data is None or data == {}):
         return data
     if not isinstance(data, dict):
-        raise MltrailError.invalid_parameter_value(f"Expected data to be a dict, got {type(data).__name__}")
+        raise errors.invalid(f"Expected data to be a dict, got {type(data).__name__}")
     if not all(isinstance(k, str) for k in data):
-        raise MltrailError.invalid_parameter_value("Expected all keys in the map type data are string type.")
+        raise errors.invalid("Expected all keys in the map type data are string type.")
     return {k: enforce_type(v, map_type.value_type, required) for k, v in data.items()}

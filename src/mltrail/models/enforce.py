@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from mltrail import errors
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 from mltrail.models.coerce import enforce_column, enforce_type
 from mltrail.models.params import ParamSchema, enforce_params
@@ -46,21 +47,17 @@ def enforce_tensor_spec(values: Any, spec: TensorSpec) -> Any:
     if len(expected_shape) != len(actual_shape) or any(
         e not in (-1, a) for e, a in zip(expected_shape, actual_shape, strict=True)
     ):
-        raise MltrailError.invalid_parameter_value(
-            f"Shape of input {actual_shape} does not match expected shape {expected_shape}."
-        )
+        raise errors.invalid(f"Shape of input {actual_shape} does not match expected shape {expected_shape}.")
     cleaned = np.dtype(actual_type.char) if actual_type.char in ("U", "S") else actual_type
     if cleaned != expected_type:
-        raise MltrailError.invalid_parameter_value(
-            f"dtype of input {actual_type} does not match expected dtype {expected_type}"
-        )
+        raise errors.invalid(f"dtype of input {actual_type} does not match expected dtype {expected_type}")
     return values
 
 
 def _column_to_tensor(name: str | None, series: pd.Series, spec: TensorSpec) -> Any:
     label = f"input {name}" if name else "the unnamed input"
     if spec.shape[0] != -1 or -1 in spec.shape[1:]:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             "For pandas dataframe input, the first dimension of shape must be a variable dimension and other "
             f"dimensions must be fixed, but in model signature the shape of {label} is {spec.shape}."
         )
@@ -68,7 +65,7 @@ def _column_to_tensor(name: str | None, series: pd.Series, spec: TensorSpec) -> 
     if np.isscalar(first):
         if spec.shape in ((-1,), (-1, 1)):
             return enforce_tensor_spec(np.array(series, dtype=spec.type).reshape(spec.shape), spec)
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"The input pandas dataframe column '{name}' contains scalar values, which requires the shape to be "
             f"(-1,) or (-1, 1), but got tensor spec shape of {spec.shape}."
         )
@@ -80,13 +77,13 @@ def _column_to_tensor(name: str | None, series: pd.Series, spec: TensorSpec) -> 
         except ValueError:
             stacked = None
         if stacked is None or len(stacked) != len(series):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"The value in the Input DataFrame column '{name}' could not be converted to the expected shape "
                 f"of: '{spec.shape}'. Ensure that each of the input list elements are of uniform length and that "
                 f"the data can be coerced to the tensor type '{spec.type}'"
             )
         return stacked
-    raise MltrailError.invalid_parameter_value(
+    raise errors.invalid(
         "Because the model signature requires tensor spec input, the input pandas dataframe values should be "
         "either scalar value, python list containing scalar values or numpy array containing scalar values, "
         "other types are not supported."
@@ -101,7 +98,7 @@ def _enforce_tensor_schema(data: Any, schema: Schema) -> Any:
             for spec in specs:
                 value = data[spec.name]
                 if not isinstance(value, np.ndarray):
-                    raise MltrailError.invalid_parameter_value(
+                    raise errors.invalid(
                         "This model contains a tensor-based model signature with input names, which suggests a "
                         "dictionary input mapping input name to a numpy array, but a dict with value type "
                         f"{type(value)} was found."
@@ -110,7 +107,7 @@ def _enforce_tensor_schema(data: Any, schema: Schema) -> Any:
             return out
         if isinstance(data, pd.DataFrame):
             return {spec.name: _column_to_tensor(spec.name, data[spec.name], spec) for spec in specs}
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             "This model contains a tensor-based model signature with input names, which suggests a dictionary "
             "input mapping input name to tensor, or a pandas DataFrame input containing columns mapping input "
             f"name to flattened list value from tensor, but an input of type {type(data)} was found."
@@ -118,11 +115,11 @@ def _enforce_tensor_schema(data: Any, schema: Schema) -> Any:
     spec = specs[0]
     if isinstance(data, pd.DataFrame):
         if data.empty:
-            raise MltrailError.invalid_parameter_value("Input DataFrame is empty.")
+            raise errors.invalid("Input DataFrame is empty.")
         if len(data.columns) == 1:
             return _column_to_tensor(None, data[data.columns[0]], spec)
         if spec.shape != (-1, len(data.columns)):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "This model contains a model signature with an unnamed input. Since the input data is a pandas "
                 "DataFrame containing multiple columns, the input shape must be of the structure "
                 f"(-1, number_of_dataframe_columns). Instead, the input DataFrame passed had {len(data.columns)} "
@@ -132,7 +129,7 @@ def _enforce_tensor_schema(data: Any, schema: Schema) -> Any:
         return enforce_tensor_spec(data.to_numpy(), spec)
     if isinstance(data, np.ndarray) or hasattr(data, "tocsr"):
         return enforce_tensor_spec(data, spec)
-    raise MltrailError.invalid_parameter_value(
+    raise errors.invalid(
         "This model contains a tensor-based model signature with no input names, which suggests a numpy array "
         f"input or a pandas dataframe input with proper column values, but an input of type {type(data)} was found."
     )
@@ -159,13 +156,13 @@ def _to_frame(data: Any, schema: Schema) -> pd.DataFrame:
                 {k: v.tolist() if isinstance(v, np.ndarray) and v.ndim > 1 else v for k, v in data.items()}
             )
         except Exception as exc:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "This model contains a column-based signature, which suggests a DataFrame input. There was an "
                 f"error casting the input data to a DataFrame: {exc}"
             ) from exc
     if isinstance(data, (list, np.ndarray)):
         return pd.DataFrame(data)
-    raise MltrailError.invalid_parameter_value(f"Expected input to be DataFrame. Found: {type(data).__name__}")
+    raise errors.invalid(f"Expected input to be DataFrame. Found: {type(data).__name__}")
 
 
 def _check_names(data: Any, schema: Schema) -> Any:
@@ -182,7 +179,7 @@ def _check_names(data: Any, schema: Schema) -> Any:
         message = f"Model is missing inputs {missing}."
         if extra:
             message += f" Note that there were extra inputs: {extra}."
-        raise MltrailError.invalid_parameter_value(message)
+        raise errors.invalid(message)
     if extra:
         _logger.warning(
             "Found extra inputs in the model input that are not defined in the model signature: `%s`. "
@@ -343,7 +340,7 @@ def enforce_schema(data: Any, schema: Schema) -> Any:
     if schema.has_input_names():
         data = _check_names(data, schema)
     elif not schema.is_tensor_spec() and len(data.columns) < len(schema.inputs):
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Model inference is missing inputs. The model signature declares {len(schema.inputs)} inputs  but the "
             f"provided value only has {len(data.columns)} inputs. Note: the inputs were not named in the signature "
             "so we can only verify their count."

@@ -26,7 +26,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 
 REQUIREMENTS_FILE_NAME = "requirements.txt"
 PYTHON_ENV_FILE_NAME = "python_env.yaml"
@@ -240,7 +240,7 @@ def resolve_requirements(
         MltrailError: INVALID_PARAMETER_VALUE when both arguments are given.
     """
     if pip_requirements is not None and extra_pip_requirements is not None:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             "Only one of `conda_env`, `pip_requirements`, and `extra_pip_requirements` can be specified"
         )
     constraints: list[str] = []
@@ -340,7 +340,7 @@ def write_environment(
 
     given = [x is not None for x in (pip_requirements, extra_pip_requirements, conda_env)]
     if sum(given) > 1:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             "Only one of `conda_env`, `pip_requirements`, and `extra_pip_requirements` can be specified"
         )
     python = None

@@ -19,7 +19,7 @@ import os
 from copy import deepcopy
 from typing import TYPE_CHECKING, Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 
 if TYPE_CHECKING:
     from mltrail.models.model import Model
@@ -129,7 +129,7 @@ class InputExample:
             arrays = [type(v).__name__ == "ndarray" for v in data.values()]
             if any(arrays):
                 if not all(arrays):
-                    raise MltrailError.invalid_parameter_value(
+                    raise errors.invalid(
                         "Mixed types in dictionary are not supported as input examples. "
                         "Found numpy arrays and other types."
                     )
@@ -142,7 +142,7 @@ class InputExample:
         if isinstance(data, (list, str, bytes, int, float, bool, dt.datetime)):
             self.info["type"] = "json_object"
             return data, {"inputs": data}
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             "Expected one of the following types:\n- pandas.DataFrame\n- numpy.ndarray\n"
             "- dictionary of (name -> numpy.ndarray)\n- scipy.sparse.csr_matrix\n- scipy.sparse.csc_matrix\n"
             f"- dict\n- list\n- scalars\n- datetime.datetime\nbut got '{type(data)}'"
@@ -207,7 +207,7 @@ def load_input_example(model: Model, directory: str) -> Any:
 
         build = sparse.csr_matrix if kind == "sparse_matrix_csr" else sparse.csc_matrix
         return build((stored["data"], stored["indices"], stored["indptr"]), shape=tuple(stored["shape"]))
-    raise MltrailError.invalid_parameter_value(
+    raise errors.invalid(
         "Malformed input example metadata. The 'type' field must be one of 'dataframe', 'ndarray', "
         "'sparse_matrix_csc', 'sparse_matrix_csr' or 'json_object'."
     )

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from mltrail.errors import RESOURCE_ALREADY_EXISTS, MltrailError
+from mltrail import errors
 from mltrail.models.environment import (
     CONDA_ENV_FILE_NAME,
     PYTHON_ENV_FILE_NAME,
@@ -85,7 +85,7 @@ def start_save(path: str | os.PathLike[str], mlflow_model: Model | None = None) 
     """
     path = os.fspath(path)
     if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
-        raise MltrailError(f"Path '{path}' already exists and is not empty", RESOURCE_ALREADY_EXISTS)
+        raise errors.already_exists(f"Path '{path}' already exists and is not empty")
     os.makedirs(path, exist_ok=True)
     return mlflow_model if mlflow_model is not None else Model()
 
@@ -103,7 +103,7 @@ def copy_code_paths(code_paths: Sequence[str] | None, path: str) -> str | None:
     for source in code_paths:
         source = os.fspath(source)
         if not os.path.exists(source):
-            raise MltrailError.invalid_parameter_value(f"The code path {source!r} does not exist")
+            raise errors.invalid(f"The code path {source!r} does not exist")
         destination = os.path.join(target, os.path.basename(os.path.normpath(source)))
         if os.path.isdir(source):
             shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
@@ -243,7 +243,7 @@ def resolve_name(name: str | None, artifact_path: str | None) -> str:
         MltrailError: INVALID_PARAMETER_VALUE when both are given and differ.
     """
     if name is not None and artifact_path is not None and name != artifact_path:
-        raise MltrailError.invalid_parameter_value("Both `artifact_path` and `name` were specified; use only `name`.")
+        raise errors.invalid("Both `artifact_path` and `name` were specified; use only `name`.")
     return name or artifact_path or "model"
 
 
@@ -351,7 +351,7 @@ def _register(model_uri: str, name: str, tags: dict[str, Any] | None) -> int | N
 
     register = getattr(mltrail, "register_model", None)
     if register is None:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             "registered_model_name needs the model registry (mltrail.register_model), which this installation "
             "of mltrail does not provide yet; the model was logged as " + model_uri
         )
@@ -368,7 +368,7 @@ def flavor_conf(model_dir: str, flavor_name: str) -> dict[str, Any]:
     """
     conf = Model.load(os.path.join(model_dir, MLMODEL_FILE_NAME)).flavors.get(flavor_name)
     if conf is None:
-        raise MltrailError.invalid_parameter_value(f'Model does not have the "{flavor_name}" flavor')
+        raise errors.invalid(f'Model does not have the "{flavor_name}" flavor')
     return dict(conf)
 
 
@@ -385,9 +385,7 @@ def flavor_module(loader_module: str) -> ModuleType:
         return importlib.import_module(name)
     except ImportError as exc:
         hint = " (install mlflow to load models of this flavor)" if name.startswith("mlflow") else ""
-        raise MltrailError.invalid_parameter_value(
-            f"Could not import the model's loader module {loader_module!r}{hint}: {exc}"
-        ) from exc
+        raise errors.invalid(f"Could not import the model's loader module {loader_module!r}{hint}: {exc}") from exc
 
 
 def ensure_on_path(directory: str) -> None:

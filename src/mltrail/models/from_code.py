@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 
 _state = threading.local()
 
@@ -29,7 +29,7 @@ def set_model(model: Any) -> None:
         MltrailError: INVALID_PARAMETER_VALUE for None.
     """
     if model is None:
-        raise MltrailError.invalid_parameter_value("Model should not be None when calling set_model.")
+        raise errors.invalid("Model should not be None when calling set_model.")
     _state.model = model
     mlflow_model_module = sys.modules.get("mlflow.models.model")
     if mlflow_model_module is not None:  # let MLflow's loader see it too

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from mltrail import errors
 from mltrail.errors import MltrailError
 
 __all__ = [
@@ -210,7 +211,7 @@ def prompt_too_long(tokens: int, context_length: int) -> MltrailError | None:
     """The 400 for a prompt that does not fit the model's context (None when it fits)."""
     if tokens < context_length:
         return None
-    return MltrailError.invalid_parameter_value(
+    return errors.invalid(
         f"The prompt is {tokens} tokens long, but the model's context length is {context_length} tokens; "
         "shorten the messages."
     )

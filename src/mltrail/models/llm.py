@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.models.generation import Generation, GenerationOptions, LLMRequest, StreamEnd, TextGeneration
 from mltrail.models.schema import Schema
 from mltrail.models.signature import ModelSignature
@@ -191,7 +191,7 @@ def llm_signature(task: str) -> ModelSignature:
     elif task == TASK_COMPLETIONS:
         inputs, outputs = COMPLETIONS_INPUT_COLUMNS, COMPLETIONS_OUTPUT_COLUMNS
     else:
-        raise MltrailError.invalid_parameter_value(f"Unknown LLM task {task!r}; use one of {list(LLM_TASKS)}")
+        raise errors.invalid(f"Unknown LLM task {task!r}; use one of {list(LLM_TASKS)}")
     return ModelSignature(Schema.from_json(json.dumps(inputs)), Schema.from_json(json.dumps(outputs)))
 
 
@@ -215,17 +215,17 @@ def _number(row: Mapping[str, Any], key: str, kind: type, low: float | None = No
         except ImportError:  # pragma: no cover - numpy is always there with pandas
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MltrailError.invalid_parameter_value(f"'{key}' must be a number, got {type(value).__name__} {value!r}")
+        raise errors.invalid(f"'{key}' must be a number, got {type(value).__name__} {value!r}")
     if kind is int:
         if float(value) != int(value):
-            raise MltrailError.invalid_parameter_value(f"'{key}' must be an integer, got {value!r}")
+            raise errors.invalid(f"'{key}' must be an integer, got {value!r}")
         value = int(value)
     else:
         value = float(value)
     if low is not None and value < low:
-        raise MltrailError.invalid_parameter_value(f"'{key}' must be >= {low:g}, got {value!r}")
+        raise errors.invalid(f"'{key}' must be >= {low:g}, got {value!r}")
     if high is not None and value > high:
-        raise MltrailError.invalid_parameter_value(f"'{key}' must be <= {high:g}, got {value!r}")
+        raise errors.invalid(f"'{key}' must be <= {high:g}, got {value!r}")
     return value
 
 
@@ -244,20 +244,20 @@ def parse_options(row: Mapping[str, Any]) -> GenerationOptions:
     """
     max_tokens = _number(row, "max_tokens", int)
     if max_tokens is not None and max_tokens < 1:
-        raise MltrailError.invalid_parameter_value(f"'max_tokens' must be a positive integer, got {max_tokens}")
+        raise errors.invalid(f"'max_tokens' must be a positive integer, got {max_tokens}")
     n = _number(row, "n", int)
     if n is not None and n < 1:
-        raise MltrailError.invalid_parameter_value(f"'n' must be a positive integer, got {n}")
+        raise errors.invalid(f"'n' must be a positive integer, got {n}")
     top_p = _number(row, "top_p", float, 0.0, 1.0)
     if top_p is not None and top_p == 0:
-        raise MltrailError.invalid_parameter_value("'top_p' must be greater than 0")
+        raise errors.invalid("'top_p' must be greater than 0")
     stop = _to_list(row.get("stop"))
     if _missing(stop):
         stop = []
     if isinstance(stop, str):
         stop = [stop]
     if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-        raise MltrailError.invalid_parameter_value(f"'stop' must be a string or a list of strings, got {stop!r}")
+        raise errors.invalid(f"'stop' must be a string or a list of strings, got {stop!r}")
     return GenerationOptions(
         max_tokens=max_tokens,
         temperature=_number(row, "temperature", float, 0.0, 2.0),
@@ -270,25 +270,23 @@ def parse_options(row: Mapping[str, Any]) -> GenerationOptions:
 
 def _message(index: int, message: Any) -> dict[str, Any]:
     if not isinstance(message, Mapping):
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"messages[{index}] must be an object with 'role' and 'content', got {type(message).__name__}"
         )
     role = message.get("role")
     if role not in ROLES:
-        raise MltrailError.invalid_parameter_value(f"messages[{index}].role must be one of {list(ROLES)}, got {role!r}")
+        raise errors.invalid(f"messages[{index}].role must be one of {list(ROLES)}, got {role!r}")
     content = message.get("content")
     content = _to_list(content)
     if isinstance(content, list):  # OpenAI's content parts: keep the text parts
         texts = [p.get("text", "") for p in content if isinstance(p, Mapping) and p.get("type") == "text"]
         if len(texts) != len(content):
-            raise MltrailError.invalid_parameter_value(f"messages[{index}].content may only hold text parts")
+            raise errors.invalid(f"messages[{index}].content may only hold text parts")
         content = "".join(texts)
     if _missing(content):
         content = ""
     if not isinstance(content, str):
-        raise MltrailError.invalid_parameter_value(
-            f"messages[{index}].content must be a string, got {type(content).__name__}"
-        )
+        raise errors.invalid(f"messages[{index}].content must be a string, got {type(content).__name__}")
     out = {k: v for k, v in message.items() if not _missing(v)}
     out["role"], out["content"] = role, content
     return out
@@ -302,16 +300,12 @@ def parse_chat_request(row: Mapping[str, Any]) -> LLMRequest:
             options (see :func:`parse_options`).
     """
     if not isinstance(row, Mapping):
-        raise MltrailError.invalid_parameter_value(
-            f"A chat request must be an object with 'messages', got {type(row).__name__}"
-        )
+        raise errors.invalid(f"A chat request must be an object with 'messages', got {type(row).__name__}")
     messages = _to_list(row.get("messages"))
     if _missing(messages) or (isinstance(messages, list) and not messages):
-        raise MltrailError.invalid_parameter_value(
-            "'messages' is required and must be a non-empty list of {'role', 'content'} objects"
-        )
+        raise errors.invalid("'messages' is required and must be a non-empty list of {'role', 'content'} objects")
     if not isinstance(messages, list):
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"'messages' must be a list of {{'role', 'content'}} objects, got {type(messages).__name__}"
         )
     parsed = tuple(_message(i, m) for i, m in enumerate(messages))
@@ -326,16 +320,12 @@ def parse_completions_request(row: Mapping[str, Any]) -> LLMRequest:
         MltrailError: INVALID_PARAMETER_VALUE for a missing or non-string prompt, or bad options.
     """
     if not isinstance(row, Mapping):
-        raise MltrailError.invalid_parameter_value(
-            f"A completions request must be an object with 'prompt', got {type(row).__name__}"
-        )
+        raise errors.invalid(f"A completions request must be an object with 'prompt', got {type(row).__name__}")
     prompt = row.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]
     if not isinstance(prompt, str):
-        raise MltrailError.invalid_parameter_value(
-            f"'prompt' is required and must be a string, got {type(prompt).__name__}"
-        )
+        raise errors.invalid(f"'prompt' is required and must be a string, got {type(prompt).__name__}")
     stream = row.get("stream")
     return LLMRequest(parse_options(row), prompt=prompt, stream=bool(not _missing(stream) and stream))
 
@@ -354,9 +344,7 @@ def request_rows(data: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in data]
     if isinstance(data, str):
         return [{"prompt": data}]
-    raise MltrailError.invalid_parameter_value(
-        f"Expected a request object, a list of them or a DataFrame, got {type(data).__name__}"
-    )
+    raise errors.invalid(f"Expected a request object, a list of them or a DataFrame, got {type(data).__name__}")
 
 
 # ----------------------------------------------------------------------------------------------- responses
@@ -541,5 +529,5 @@ class LLMPyfunc:
         """
         requests = self.requests(data, params)
         if len(requests) != 1:
-            raise MltrailError.invalid_parameter_value("predict_stream takes exactly one request")
+            raise errors.invalid("predict_stream takes exactly one request")
         return self.stream(requests[0])

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail import errors
 from mltrail.models.signature import ModelSignature
 
 if TYPE_CHECKING:
@@ -240,9 +240,7 @@ class Model:
             local = local_path_from_uri(path)
             file_path = os.path.join(local, MLMODEL_FILE_NAME) if os.path.isdir(local) else local
             if not os.path.isfile(file_path):
-                raise MltrailError(
-                    f'Could not find an "{MLMODEL_FILE_NAME}" configuration file at "{path}"', RESOURCE_DOES_NOT_EXIST
-                )
+                raise errors.not_found(f'Could not find an "{MLMODEL_FILE_NAME}" configuration file at "{path}"')
         else:
             file_path = download_model_file(path, MLMODEL_FILE_NAME)
         with open(file_path, encoding="utf-8") as handle:

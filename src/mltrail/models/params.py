@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from copy import deepcopy
 from typing import Any
 
+from mltrail import errors
 from mltrail.errors import MltrailError
 from mltrail.models.schema import OBJECT_TYPE, DataType, Object, column_type_dict, parse_column_type
 
@@ -45,20 +46,16 @@ class ParamSpec:
         self.name = name
         parsed = parse_column_type(dtype)
         if not isinstance(parsed, (DataType, Object)):
-            raise MltrailError.invalid_parameter_value(
-                f"Unsupported type '{dtype!r}' for param '{name}': expected a DataType or an Object"
-            )
+            raise errors.invalid(f"Unsupported type '{dtype!r}' for param '{name}': expected a DataType or an Object")
         self.dtype: DataType | Object = parsed
         self.shape = tuple(shape) if shape is not None else None
         if self.shape is not None and self.shape != (-1,):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "Shape must be None for scalar or dictionary value, or (-1,) for 1D array value "
                 f"for ParamSpec {self!r}), received {self.shape}"
             )
         if self.dtype is DataType.binary:
-            raise MltrailError.invalid_parameter_value(
-                f"Binary type is not supported for parameters, ParamSpec '{name}' has dtype 'binary'"
-            )
+            raise errors.invalid(f"Binary type is not supported for parameters, ParamSpec '{name}' has dtype 'binary'")
         self.default = default
         self.default = validate_param_value(repr(self), default, self.dtype, self.shape)
 
@@ -80,7 +77,7 @@ class ParamSpec:
         """Build from the JSON form (``type`` or the older ``dtype`` key)."""
         kind = body.get("type") or body.get("dtype")
         if "name" not in body or kind is None or "default" not in body:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "Missing keys in ParamSpec JSON. Expected to find keys `name`, `type`(or `dtype`) and `default`. "
                 f"Received keys: {list(body)}"
             )
@@ -112,7 +109,7 @@ class ParamSchema:
         names = [p.name for p in params]
         duplicates = [n for i, n in enumerate(names) if n in names[:i]]
         if duplicates:
-            raise MltrailError.invalid_parameter_value(f"Duplicated parameters found in schema: {duplicates}")
+            raise errors.invalid(f"Duplicated parameters found in schema: {duplicates}")
         self.params = params
 
     def __iter__(self) -> Iterator[ParamSpec]:
@@ -150,28 +147,22 @@ def _param_scalar(value: Any, dtype: DataType) -> Any:
         try:
             converted = np.datetime64(value).item()
         except ValueError as exc:
-            raise MltrailError.invalid_parameter_value(
-                f"Failed to convert value `{value}` from type `{type(value)}` to `{dtype}`"
-            ) from exc
+            raise errors.invalid(f"Failed to convert value `{value}` from type `{type(value)}` to `{dtype}`") from exc
         if isinstance(converted, int) or not isinstance(converted, (dt.date, dt.datetime)):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"Failed to convert value to `{dtype}`. It must be convertible to datetime.date/datetime, got `{value}`"
             )
         return converted
     if not np.isscalar(value):
-        raise MltrailError.invalid_parameter_value(f"Value must be a scalar for type `{dtype}`, got `{value}`")
+        raise errors.invalid(f"Value must be a scalar for type `{dtype}`, got `{value}`")
     if DataType.check_type(dtype, value) or (
         dtype in _PARAM_WIDENING and any(DataType.check_type(t, value) for t in _PARAM_WIDENING[dtype])
     ):
         try:
             return dtype.to_python()(value)
         except ValueError as exc:
-            raise MltrailError.invalid_parameter_value(
-                f"Failed to convert value `{value}` from type `{type(value)}` to `{dtype}`"
-            ) from exc
-    raise MltrailError.invalid_parameter_value(
-        f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`"
-    )
+            raise errors.invalid(f"Failed to convert value `{value}` from type `{type(value)}` to `{dtype}`") from exc
+    raise errors.invalid(f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`")
 
 
 def validate_param_value(spec: str, value: Any, dtype: DataType | Object, shape: tuple[int, ...] | None) -> Any:
@@ -183,7 +174,7 @@ def validate_param_value(spec: str, value: Any, dtype: DataType | Object, shape:
     import numpy as np
 
     if shape == (-1,) and not (isinstance(value, (list, np.ndarray)) and np.array(value).ndim == 1):
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Value must be a 1D array with shape (-1,) for param {spec}, received {type(value).__name__} "
             f"with ndim {np.array(value).ndim}"
         )
@@ -197,9 +188,7 @@ def validate_param_value(spec: str, value: Any, dtype: DataType | Object, shape:
             return _param_scalar(value, dtype)
         return [_param_scalar(v, dtype) for v in value]
     except MltrailError as exc:
-        raise MltrailError.invalid_parameter_value(
-            f"Failed to validate type and shape for {spec}, error: {exc.message}"
-        ) from None
+        raise errors.invalid(f"Failed to validate type and shape for {spec}, error: {exc.message}") from None
 
 
 def enforce_params(params: dict[str, Any] | None, schema: ParamSchema | None) -> dict[str, Any] | None:
@@ -222,9 +211,7 @@ def enforce_params(params: dict[str, Any] | None, schema: ParamSchema | None) ->
         return {}
     params = {} if params is None else params
     if not isinstance(params, dict):
-        raise MltrailError.invalid_parameter_value(
-            f"Parameters must be a dictionary. Got type '{type(params).__name__}'."
-        )
+        raise errors.invalid(f"Parameters must be a dictionary. Got type '{type(params).__name__}'.")
     params = {str(k): v for k, v in params.items()}
     allowed = {p.name for p in schema.params}
     ignored = set(params) - allowed
@@ -246,5 +233,5 @@ def enforce_params(params: dict[str, Any] | None, schema: ParamSchema | None) ->
         else:
             result[spec.name] = spec.default
     if invalid:
-        raise MltrailError.invalid_parameter_value(f"Invalid parameters found: {invalid!r}")
+        raise errors.invalid(f"Invalid parameters found: {invalid!r}")
     return result

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from typing import Any, TypeVar
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 
 __all__ = [
     "AnyType",
@@ -118,7 +118,7 @@ class DataType(Enum):
         try:
             return cls[name]
         except KeyError:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"Unsupported type '{name}', expected instance of DataType, Array, Object, Map or AnyType, "
                 f"or one of {[t.name for t in cls]}"
             ) from None
@@ -163,7 +163,7 @@ class Property:
 
     def __init__(self, name: str, dtype: ColumnType | str, required: bool = True) -> None:
         if not isinstance(name, str):
-            raise MltrailError.invalid_parameter_value(f"Expected name to be a string, got type {type(name).__name__}")
+            raise errors.invalid(f"Expected name to be a string, got type {type(name).__name__}")
         self.name = name
         self.dtype = parse_column_type(dtype)
         self.required = required
@@ -178,9 +178,7 @@ class Property:
     def from_json_dict(cls, name: str, body: dict[str, Any]) -> Property:
         """Build from a name and ``{"type": ..., "required": ...}``."""
         if "type" not in body:
-            raise MltrailError.invalid_parameter_value(
-                f"Missing keys in Property `{name}`. Expected to find key `type`"
-            )
+            raise errors.invalid(f"Missing keys in Property `{name}`. Expected to find key `type`")
         return cls(name, type_from_dict(body), body.get("required", True))
 
     def __eq__(self, other: object) -> bool:
@@ -198,9 +196,7 @@ class Property:
 
     def _merge(self, other: Property) -> Property:
         if self.name != other.name:
-            raise MltrailError.invalid_parameter_value(
-                f"Can't merge properties with different names: {self.name} != {other.name}"
-            )
+            raise errors.invalid(f"Can't merge properties with different names: {self.name} != {other.name}")
         return Property(self.name, _merge_types(self.dtype, other.dtype), self.required and other.required)
 
 
@@ -210,11 +206,11 @@ class Object:
     def __init__(self, properties: Sequence[Property]) -> None:
         properties = list(properties)
         if not properties:
-            raise MltrailError.invalid_parameter_value("Creating Object with empty properties is not allowed.")
+            raise errors.invalid("Creating Object with empty properties is not allowed.")
         names = [p.name for p in properties]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise MltrailError.invalid_parameter_value(f"Found duplicated property names: `{', '.join(duplicates)}`")
+            raise errors.invalid(f"Found duplicated property names: `{', '.join(duplicates)}`")
         self.properties = sorted(properties)
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,7 +225,7 @@ class Object:
         """Build from the JSON form."""
         props = body.get("properties")
         if not isinstance(props, dict):
-            raise MltrailError.invalid_parameter_value("Expected properties to be a dictionary of Property JSON")
+            raise errors.invalid("Expected properties to be a dictionary of Property JSON")
         return cls([Property.from_json_dict(name, value) for name, value in props.items()])
 
     def __eq__(self, other: object) -> bool:
@@ -242,9 +238,7 @@ class Object:
         if isinstance(other, AnyType):
             return Object([Property(p.name, p.dtype, required=False) for p in self.properties])
         if not isinstance(other, Object):
-            raise MltrailError.invalid_parameter_value(
-                f"Can't merge object with non-object type: {type(other).__name__}"
-            )
+            raise errors.invalid(f"Can't merge object with non-object type: {type(other).__name__}")
         mine = {p.name: p for p in self.properties}
         theirs = {p.name: p for p in other.properties}
         merged = [mine[k]._merge(theirs[k]) for k in mine.keys() & theirs.keys()]
@@ -268,9 +262,7 @@ class Array:
         """Build from the JSON form."""
         items = body.get("items")
         if not isinstance(items, dict) or "type" not in items:
-            raise MltrailError.invalid_parameter_value(
-                "Missing keys in Array's items JSON. Expected to find key `type`"
-            )
+            raise errors.invalid("Missing keys in Array's items JSON. Expected to find key `type`")
         return cls(type_from_dict(items))
 
     def __eq__(self, other: object) -> bool:
@@ -283,7 +275,7 @@ class Array:
         if isinstance(other, AnyType) or self == other:
             return Array(self.dtype)
         if not isinstance(other, Array):
-            raise MltrailError.invalid_parameter_value(f"Can't merge array with non-array type: {type(other).__name__}")
+            raise errors.invalid(f"Can't merge array with non-array type: {type(other).__name__}")
         return Array(_merge_types(self.dtype, other.dtype))
 
 
@@ -302,7 +294,7 @@ class Map:
         """Build from the JSON form."""
         values = body.get("values")
         if not isinstance(values, dict) or "type" not in values:
-            raise MltrailError.invalid_parameter_value("Missing keys in Map's items JSON. Expected to find key `type`")
+            raise errors.invalid("Missing keys in Map's items JSON. Expected to find key `type`")
         return cls(type_from_dict(values))
 
     def __eq__(self, other: object) -> bool:
@@ -315,7 +307,7 @@ class Map:
         if isinstance(other, AnyType) or self == other:
             return Map(self.value_type)
         if not isinstance(other, Map):
-            raise MltrailError.invalid_parameter_value(f"Can't merge map with non-map type: {type(other).__name__}")
+            raise errors.invalid(f"Can't merge map with non-map type: {type(other).__name__}")
         return Map(_merge_types(self.value_type, other.value_type))
 
 
@@ -332,9 +324,7 @@ def parse_column_type(value: Any) -> ColumnType:
         return value
     if isinstance(value, str):
         return AnyType() if value == ANY_TYPE else DataType.parse(value)
-    raise MltrailError.invalid_parameter_value(
-        f"Expected a DataType, Array, Object, Map or AnyType, got {type(value).__name__}"
-    )
+    raise errors.invalid(f"Expected a DataType, Array, Object, Map or AnyType, got {type(value).__name__}")
 
 
 def column_type_dict(value: ColumnType) -> dict[str, Any]:
@@ -364,7 +354,7 @@ def _merge_types(left: ColumnType, right: ColumnType) -> ColumnType:
     if isinstance(left, DataType):
         if left == right or isinstance(right, AnyType):
             return left
-        raise MltrailError.invalid_parameter_value(f"Types are incompatible: {left!r} and {right!r}")
+        raise errors.invalid(f"Types are incompatible: {left!r} and {right!r}")
     return left._merge(right)
 
 
@@ -394,7 +384,7 @@ class ColSpec:
     def from_json_dict(cls, body: dict[str, Any]) -> ColSpec:
         """Build from the JSON form."""
         if "type" not in body:
-            raise MltrailError.invalid_parameter_value("Missing keys in ColSpec JSON. Expected to find key `type`")
+            raise errors.invalid("Missing keys in ColSpec JSON. Expected to find key `type`")
         return cls(type_from_dict(body), body.get("name"), body.get("required", True))
 
     def __eq__(self, other: object) -> bool:
@@ -425,12 +415,12 @@ class TensorSpec:
 
         dtype = np.dtype(type)
         if dtype.char in ("U", "S") and dtype.itemsize:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "MLflow does not support size information in flexible numpy data types. Use np.dtype("
                 f'"{dtype.name.rstrip("0123456789")}") instead'
             )
         if not isinstance(shape, (tuple, list)) or not all(isinstance(d, int) for d in shape):
-            raise MltrailError.invalid_parameter_value(f"Expected shape to be a tuple of integers, got {shape!r}")
+            raise errors.invalid(f"Expected shape to be a tuple of integers, got {shape!r}")
         self.type = dtype
         self.shape = tuple(shape)
         self.name = name
@@ -447,9 +437,7 @@ class TensorSpec:
         """Build from the JSON form."""
         spec = body.get("tensor-spec")
         if not isinstance(spec, dict) or not {"dtype", "shape"} <= spec.keys():
-            raise MltrailError.invalid_parameter_value(
-                "Missing keys in TensorSpec JSON. Expected to find keys `dtype` and `shape`"
-            )
+            raise errors.invalid("Missing keys in TensorSpec JSON. Expected to find keys `dtype` and `shape`")
         return cls(spec["dtype"], tuple(spec["shape"]), body.get("name"))
 
     def __eq__(self, other: object) -> bool:
@@ -475,26 +463,26 @@ class Schema:
     def __init__(self, inputs: Sequence[ColSpec | TensorSpec]) -> None:
         inputs = list(inputs)
         if not inputs:
-            raise MltrailError.invalid_parameter_value("Creating Schema with empty inputs is not allowed.")
+            raise errors.invalid("Creating Schema with empty inputs is not allowed.")
         named = [x.name is not None for x in inputs]
         if any(named) and not all(named):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "Creating Schema with a combination of named and unnamed inputs is not allowed. "
                 f"Got input names {[x.name for x in inputs]}"
             )
         tensors = [isinstance(x, TensorSpec) for x in inputs]
         if any(tensors) and not all(tensors):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "Creating Schema with a combination of ColSpec and TensorSpec is not supported. "
                 "Please choose one of ColSpec or TensorSpec"
             )
         if all(tensors) and len(inputs) > 1 and not all(named):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "Creating Schema with multiple unnamed TensorSpecs is not supported. "
                 "Please provide names for each TensorSpec."
             )
         if not any(named) and any(not x.required for x in inputs):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "Creating Schema with unnamed optional inputs is not supported. "
                 "Please name all inputs or make all inputs required."
             )

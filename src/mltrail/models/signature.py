@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.models.params import ParamSchema
 from mltrail.models.schema import Schema
 
@@ -39,11 +39,11 @@ class ModelSignature:
             ("params", params, ParamSchema),
         ):
             if value is not None and not isinstance(value, kind):
-                raise MltrailError.invalid_parameter_value(
+                raise errors.invalid(
                     f"{label} must be mltrail.models.schema.{kind.__name__} or None, got '{type(value).__name__}'"
                 )
         if inputs is None and outputs is None and params is None:
-            raise MltrailError.invalid_parameter_value("At least one of inputs, outputs or params must be provided")
+            raise errors.invalid("At least one of inputs, outputs or params must be provided")
         self.inputs = inputs
         self.outputs = outputs
         self.params = params

@@ -18,7 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 from mltrail.store.uris import get_artifact_repository, get_uri_scheme
 
 if TYPE_CHECKING:
@@ -42,11 +43,10 @@ class ParsedModelUri:
 
 
 def _improper(uri: str) -> MltrailError:
-    return MltrailError(
+    return errors.invalid(
         f"Not a proper models:/ URI: {uri}. Models URIs must be of the form 'models:/model_name/suffix' or "
         "'models:/model_name@alias' where suffix is a model version, stage, or the string 'latest' and where "
-        "alias is a registered model alias. Only one of suffix or alias can be defined at a time.",
-        INVALID_PARAMETER_VALUE,
+        "alias is a registered model alias. Only one of suffix or alias can be defined at a time."
     )
 
 
@@ -88,10 +88,9 @@ def _client(tracking_uri: str | None) -> MltrailClient:
 def _registry_method(client: MltrailClient, name: str) -> Any:
     method = getattr(client, name, None)
     if method is None:
-        raise MltrailError(
+        raise errors.invalid(
             f"Resolving a registered model URI needs the model registry (Client.{name}), which this "
-            "installation of mltrail does not provide yet. Use 'models:/<model_id>' or 'runs:/<run_id>/<name>'.",
-            INVALID_PARAMETER_VALUE,
+            "installation of mltrail does not provide yet. Use 'models:/<model_id>' or 'runs:/<run_id>/<name>'."
         )
     return method
 
@@ -107,7 +106,7 @@ def _registry_download_uri(client: MltrailClient, parsed: ParsedModelUri) -> str
         latest = _registry_method(client, "get_latest_versions")(name, stages)
         if not latest:
             where = "" if parsed.stage is None else f" and stage '{parsed.stage}'"
-            raise MltrailError(f"No versions of model with name '{name}'{where} found", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"No versions of model with name '{name}'{where} found")
         version = max(int(v.version) for v in latest)
     return str(_registry_method(client, "get_model_version_download_uri")(name, str(version)))
 
@@ -130,10 +129,9 @@ def _split_runs_uri(uri: str) -> tuple[str, str]:
     rest = uri[len("runs:") :].lstrip("/")
     run_id, _, path = rest.partition("/")
     if not run_id:
-        raise MltrailError(
+        raise errors.invalid(
             f"Not a proper runs:/ URI: {uri}. "
-            "Runs URIs must be of the form 'runs:/<run_id>/run-relative/path/to/artifact'",
-            INVALID_PARAMETER_VALUE,
+            "Runs URIs must be of the form 'runs:/<run_id>/run-relative/path/to/artifact'"
         )
     return run_id, path.strip("/")
 
@@ -151,9 +149,8 @@ def _runs_location(client: MltrailClient, uri: str) -> tuple[str, str]:
         model = _logged_model_for_run(client, run_id, name)
         if model is not None:
             return model.artifact_location, sub
-        raise MltrailError(
-            f"Failed to download artifacts from path {path!r}, please ensure that the path is correct.",
-            RESOURCE_DOES_NOT_EXIST,
+        raise errors.not_found(
+            f"Failed to download artifacts from path {path!r}, please ensure that the path is correct."
         )
     return run_root, ""
 
@@ -214,7 +211,7 @@ def download_model(uri: str | os.PathLike[str], dst_path: str | None = None, tra
 
         local = local_path_from_uri(uri)
         if not os.path.exists(local):
-            raise MltrailError(f"No model found at {uri!r}", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"No model found at {uri!r}")
         return local
     tracking_uri = _tracking_uri_or_default(tracking_uri)
     root, path = resolve_model_uri(uri, tracking_uri)
@@ -223,7 +220,7 @@ def download_model(uri: str | os.PathLike[str], dst_path: str | None = None, tra
 
         local = os.path.join(local_path_from_uri(root), *path.split("/")) if path else local_path_from_uri(root)
         if not os.path.exists(local):
-            raise MltrailError(f"No model found at {uri!r}", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"No model found at {uri!r}")
         return local
     dst = dst_path or tempfile.mkdtemp(prefix="mltrail-model-")
     repo = get_artifact_repository(root, tracking_uri)
@@ -250,6 +247,4 @@ def download_model_file(uri: str, name: str, tracking_uri: str | None = None) ->
     except MltrailError:
         raise
     except Exception as exc:  # repositories raise their own I/O errors for missing files
-        raise MltrailError(
-            f'Could not find an "{name}" configuration file at "{uri}": {exc}', RESOURCE_DOES_NOT_EXIST
-        ) from exc
+        raise errors.not_found(f'Could not find an "{name}" configuration file at "{uri}": {exc}') from exc

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.models import flavor
 from mltrail.models.example import save_example
 from mltrail.models.llm import LLM_TASKS, TASK_CHAT, llm_signature
@@ -90,7 +90,7 @@ def save_model(
     source = os.path.abspath(os.fspath(onnx_model))
     path = os.fspath(path)
     if task not in LLM_TASKS:
-        raise MltrailError.invalid_parameter_value(f"task must be one of {list(LLM_TASKS)}, got {task!r}")
+        raise errors.invalid(f"task must be one of {list(LLM_TASKS)}, got {task!r}")
     genai_config = read_genai_config(source)
     model = flavor.start_save(path, mlflow_model)
     save_example(model, input_example, path)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.models.generation import (
     Generation,
     GenerationOptions,
@@ -41,11 +41,11 @@ def read_genai_config(model_dir: str) -> dict[str, Any]:
         with open(path, encoding="utf-8") as handle:
             config = json.load(handle)
     except (OSError, ValueError) as exc:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"{model_dir!r} is not an ONNX Runtime GenAI model folder (no readable {GENAI_CONFIG}: {exc})"
         ) from exc
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
-        raise MltrailError.invalid_parameter_value(f"{path} has no 'model' section")
+        raise errors.invalid(f"{path} has no 'model' section")
     return config
 
 
@@ -93,7 +93,7 @@ class GenAIGenerator:
         try:
             return str(self.tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True))
         except RuntimeError as exc:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"The model's tokenizer could not apply its chat template to the messages: {exc}"
             ) from exc
 
@@ -105,7 +105,7 @@ class GenAIGenerator:
         """
         ids = self.tokenizer.encode(self.prompt_text(request))
         if len(ids) == 0:
-            raise MltrailError.invalid_parameter_value("The prompt is empty")
+            raise errors.invalid("The prompt is empty")
         error = prompt_too_long(len(ids), self.context_length)
         if error is not None:
             raise error

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 from mltrail.projects.envs import Launch
 from mltrail.projects.spec import Project
 
@@ -99,14 +100,13 @@ def check_docker(project: Project, command: str) -> None:
         return
     tag = image_tag(project, "<run-id>")
     run = " ".join(shlex.quote(a) for a in docker_run_args(project, tag, {}, None)[:-3])
-    raise MltrailError(
+    raise errors.invalid(
         f"This project runs in Docker (docker_env image {(project.docker_env or {}).get('image')!r}), but {problem}. "
         "Install and start Docker (or a compatible engine), then run again.\n"
         f"It would build this Dockerfile in {project.directory}:\n"
         + "".join(f"  {line}\n" for line in dockerfile(project).splitlines())
         + f"with:\n  docker build -t {tag} -f Dockerfile {shlex.quote(str(project.directory))}\n"
-        f"and run:\n  {run} -e MLFLOW_RUN_ID=... -e MLFLOW_TRACKING_URI=... {tag} sh -c {shlex.quote(command)}",
-        INVALID_PARAMETER_VALUE,
+        f"and run:\n  {run} -e MLFLOW_RUN_ID=... -e MLFLOW_TRACKING_URI=... {tag} sh -c {shlex.quote(command)}"
     )
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 from mltrail.projects.spec import ENV_CONDA, ENV_DOCKER, ENV_PYTHON, Project
 from mltrail.serving.envs import (
     PythonEnv,
@@ -77,17 +78,14 @@ def resolve_env_manager(project: Project, requested: str | None) -> str:
         MltrailError: an unknown manager, or conda asked for a ``python_env`` project.
     """
     if requested is not None and requested not in ENV_MANAGERS:
-        raise MltrailError(
-            f"Unknown env manager {requested!r}: use one of {', '.join(ENV_MANAGERS)}.", INVALID_PARAMETER_VALUE
-        )
+        raise errors.invalid(f"Unknown env manager {requested!r}: use one of {', '.join(ENV_MANAGERS)}.")
     if project.env_type == ENV_DOCKER:
         return ENV_DOCKER
     if requested is None:
         return _DEFAULT_MANAGER.get(project.env_type, "local")
     if project.env_type == ENV_PYTHON and requested == "conda":
-        raise MltrailError(
-            "A python_env project cannot be run with conda: use --env-manager virtualenv, uv or local.",
-            INVALID_PARAMETER_VALUE,
+        raise errors.invalid(
+            "A python_env project cannot be run with conda: use --env-manager virtualenv, uv or local."
         )
     return requested
 
@@ -138,7 +136,7 @@ def prepare(project: Project, kind: str, log: bool = True) -> Launch:
         return Launch(kind, shell(), {"PATH": _prepend_path(str(python.parent)), "VIRTUAL_ENV": str(env_dir)})
     if kind == "conda":
         return _conda_launch(project, log)
-    raise MltrailError(f"Unknown environment kind {kind!r}.", INVALID_PARAMETER_VALUE)
+    raise errors.invalid(f"Unknown environment kind {kind!r}.")
 
 
 def _prepend_path(directory: str) -> str:
@@ -182,11 +180,10 @@ def check_conda(project: Project, command: str) -> None:
     if find_conda() is not None:
         return
     steps = "\n".join(f"  {line}" for line in conda_commands(project, command))
-    raise MltrailError(
+    raise errors.invalid(
         "This run needs conda, but the `conda` command was not found (put it on PATH or set MLTRAIL_CONDA_HOME / "
         "MLFLOW_CONDA_HOME to the conda installation), or choose --env-manager virtualenv, uv or local.\n"
-        f"With conda the run would be:\n{steps}",
-        INVALID_PARAMETER_VALUE,
+        f"With conda the run would be:\n{steps}"
     )
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 
 _SCP_LIKE = re.compile(r"^[\w.+-]+@[\w.-]+:")
 GIT_TIMEOUT_S = 600
@@ -68,9 +69,7 @@ def split_subdirectory(uri: str) -> tuple[str, str]:
     base, _, subdir = uri.partition("#")
     subdir = subdir.strip("/")
     if subdir and (subdir.startswith("/") or any(part in (".", "..") for part in re.split(r"[/\\]", subdir))):
-        raise MltrailError(
-            f"Invalid project subdirectory {subdir!r}: '.' and '..' are not allowed in it.", INVALID_PARAMETER_VALUE
-        )
+        raise errors.invalid(f"Invalid project subdirectory {subdir!r}: '.' and '..' are not allowed in it.")
     return base, subdir
 
 
@@ -104,7 +103,7 @@ def fetch_project(uri: str, version: str | None = None) -> FetchedProject:
     local = local_path(base)
     is_zip = urlparse(base).path.lower().endswith(".zip")
     if local is not None and not local.exists():
-        raise MltrailError(f"The project {base!r} does not exist.", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"The project {base!r} does not exist.")
     if is_zip:
         if version:
             raise MltrailError("A version (-v) can only be given for a git repository, not a zip file.")
@@ -115,9 +114,8 @@ def fetch_project(uri: str, version: str | None = None) -> FetchedProject:
         raise MltrailError(f"The project {base!r} is a file, not a folder, zip file or git repository.")
     else:
         if local is not None and _git(local, "rev-parse", "--git-dir", check=False) is None:
-            raise MltrailError(
-                f"A version ({version}) was given, but the project folder {local} is not a git repository.",
-                INVALID_PARAMETER_VALUE,
+            raise errors.invalid(
+                f"A version ({version}) was given, but the project folder {local} is not a git repository."
             )
         fetched = _clone(str(local.resolve()) if local is not None else base, version)
     return _with_subdirectory(fetched, subdir, uri)
@@ -133,7 +131,7 @@ def _with_subdirectory(fetched: FetchedProject, subdir: str, uri: str) -> Fetche
     directory = (fetched.directory / subdir).resolve()
     if not directory.is_dir():
         fetched.cleanup()
-        raise MltrailError(f"The project {uri!r} has no subdirectory {subdir!r}.", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"The project {uri!r} has no subdirectory {subdir!r}.")
     source = fetched.source_name if "#" in fetched.source_name else f"{fetched.source_name}#{subdir}"
     return FetchedProject(
         directory, source, fetched.git_commit, fetched.git_repo_url, fetched.git_branch, fetched.temp_dir
@@ -184,14 +182,13 @@ def unzip_safely(archive: Path, destination: Path) -> None:
                 name = member.filename
                 target = (root / name).resolve()
                 if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or not target.is_relative_to(root):
-                    raise MltrailError(
+                    raise errors.invalid(
                         f"Refusing to unpack {archive.name}: member {name!r} would be written outside the project "
-                        "folder.",
-                        INVALID_PARAMETER_VALUE,
+                        "folder."
                     )
             zipped.extractall(root)
     except zipfile.BadZipFile as exc:
-        raise MltrailError(f"{archive} is not a valid zip file: {exc}", INVALID_PARAMETER_VALUE) from exc
+        raise errors.invalid(f"{archive} is not a valid zip file: {exc}") from exc
 
 
 def _download(url: str, target: Path) -> Path:
@@ -204,7 +201,7 @@ def _download(url: str, target: Path) -> Path:
                 for chunk in response.iter_bytes(1 << 16):
                     out.write(chunk)
     except httpx.HTTPError as exc:
-        raise MltrailError(f"Could not download the project from {url}: {exc}", RESOURCE_DOES_NOT_EXIST) from exc
+        raise errors.not_found(f"Could not download the project from {url}: {exc}") from exc
     return target
 
 
@@ -222,10 +219,9 @@ def _clone(url: str, version: str | None) -> FetchedProject:
             else:  # e.g. a short commit id, which a shallow fetch cannot name
                 _git(work, "fetch", "--quiet", "--tags", "origin")
                 if _git(work, "checkout", "--quiet", version, check=False) is None:
-                    raise MltrailError(
+                    raise errors.invalid(
                         f"Unable to checkout version {version!r} of git repository {url}: no such commit, branch "
-                        "or tag.",
-                        INVALID_PARAMETER_VALUE,
+                        "or tag."
                     )
             heads = _git(work, "ls-remote", "--heads", "origin", version, check=False)
             if heads and any(line.endswith(f"refs/heads/{version}") for line in heads.splitlines()):

@@ -20,8 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mltrail import errors
 from mltrail.entities import Param, RunStatus, RunTag
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail.errors import MltrailError
 from mltrail.projects import docker, envs
 from mltrail.projects.fetch import FetchedProject, fetch_project
 from mltrail.projects.spec import DEFAULT_ENTRY_POINT, EntryPoint, Project, load_project
@@ -93,7 +94,7 @@ def run(
             or an environment that could not be built (the run is then FAILED).
     """
     if backend != "local":
-        raise MltrailError(f"Unsupported backend {backend!r}: mltrail runs projects locally.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Unsupported backend {backend!r}: mltrail runs projects locally.")
     from mltrail.tracking.client import MltrailClient
 
     client = MltrailClient(absolute_tracking_uri(tracking_uri))
@@ -233,7 +234,7 @@ def resolve_experiment_id(client: MltrailClient, name: str | None, experiment_id
     from mltrail.tracking._config import EXPERIMENT_ID_ENV, EXPERIMENT_NAME_ENV, env_value
 
     if name is not None and experiment_id is not None:
-        raise MltrailError("Specify only one of experiment_name and experiment_id.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("Specify only one of experiment_name and experiment_id.")
     if experiment_id is not None:
         return client.get_experiment(str(experiment_id)).experiment_id
     name = name or env_value(EXPERIMENT_NAME_ENV)

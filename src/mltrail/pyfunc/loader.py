@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail import errors
 from mltrail.models import flavor
 from mltrail.models.model import MLMODEL_FILE_NAME, Model
 
@@ -39,7 +39,7 @@ class PyFuncModel:
         model_config: dict[str, Any] | None = None,
     ) -> None:
         if not hasattr(model_impl, predict_fn):
-            raise MltrailError.invalid_parameter_value(f"Model implementation is missing required {predict_fn} method.")
+            raise errors.invalid(f"Model implementation is missing required {predict_fn} method.")
         self._model_meta = model_meta
         self._model_impl = model_impl
         self._predict_fn = getattr(model_impl, predict_fn)
@@ -99,7 +99,7 @@ class PyFuncModel:
             MltrailError: INVALID_PARAMETER_VALUE when the model does not stream.
         """
         if self._predict_stream_fn is None or not self._model_meta.flavors.get(FLAVOR_NAME, {}).get("streamable", True):
-            raise MltrailError.invalid_parameter_value("This model does not support predict_stream method.")
+            raise errors.invalid("This model does not support predict_stream method.")
         data, params = self._prepare(data, params)
         return self._call(self._predict_stream_fn, data, params, self._stream_takes_params)
 
@@ -113,7 +113,7 @@ class PyFuncModel:
         if unwrap is None:
             python_model = getattr(self._model_impl, "python_model", None)
             if python_model is None:
-                raise MltrailError.invalid_parameter_value(
+                raise errors.invalid(
                     "unwrap_python_model is only supported for models saved as mltrail.pyfunc.PythonModel"
                 )
             return python_model
@@ -176,13 +176,11 @@ def load_model(
     local = download_model(model_uri, dst_path)
     mlmodel = os.path.join(local, MLMODEL_FILE_NAME)
     if not os.path.isfile(mlmodel):
-        raise MltrailError(
-            f'Could not find an "{MLMODEL_FILE_NAME}" configuration file at "{model_uri}"', RESOURCE_DOES_NOT_EXIST
-        )
+        raise errors.not_found(f'Could not find an "{MLMODEL_FILE_NAME}" configuration file at "{model_uri}"')
     meta = Model.load(mlmodel)
     conf = meta.flavors.get(FLAVOR_NAME)
     if conf is None:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f'Model does not have the "{FLAVOR_NAME}" flavor'
             + (f" (it has: {', '.join(meta.flavors)})" if meta.flavors else "")
         )

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.models import flavor
 from mltrail.models.example import save_example
 from mltrail.models.from_code import captured_model, reset_captured_model
@@ -130,7 +130,7 @@ class PythonModelWrapper:
         if function is None and method == "predict" and callable(self.python_model):
             function = self.python_model  # a plain function used as the model
         if function is None:
-            raise MltrailError.invalid_parameter_value(f"This model does not implement {method}")
+            raise errors.invalid(f"This model does not implement {method}")
         identity = getattr(function, "__func__", function)  # a bound method is a new object on each access
         calling = self.__dict__.setdefault("_calling", {})
         known = calling.get(method)
@@ -170,7 +170,7 @@ def _load_config(model_config: str | os.PathLike[str] | dict[str, Any] | None) -
         text = handle.read()
     loaded = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     if not isinstance(loaded, dict):
-        raise MltrailError.invalid_parameter_value(f"The model config file {path!r} must hold a mapping")
+        raise errors.invalid(f"The model config file {path!r} must hold a mapping")
     return loaded
 
 
@@ -199,7 +199,7 @@ def _load_code_model(code_path: str, model_config: dict[str, Any] | None) -> Any
     name = f"mltrail_model_code_{abs(hash(code_path))}"
     spec = importlib.util.spec_from_file_location(name, code_path)
     if spec is None or spec.loader is None:
-        raise MltrailError.invalid_parameter_value(f"Could not load the model code file {code_path!r}")
+        raise errors.invalid(f"Could not load the model code file {code_path!r}")
     module = importlib.util.module_from_spec(spec)
     with model_config_context(model_config):
         sys.modules[name] = module
@@ -209,7 +209,7 @@ def _load_code_model(code_path: str, model_config: dict[str, Any] | None) -> Any
             sys.modules.pop(name, None)
     model = captured_model()
     if model is None:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"The model code file {code_path!r} did not call set_model(model) "
             "(mltrail.models.set_model or mlflow.models.set_model)."
         )
@@ -253,7 +253,7 @@ def save_model(
     """
     path = os.fspath(path)
     if python_model is None:
-        raise MltrailError.invalid_parameter_value("`python_model` must be a PythonModel, a callable, or a file path")
+        raise errors.invalid("`python_model` must be a PythonModel, a callable, or a file path")
     config = _load_config(model_config)
     model = flavor.start_save(path, mlflow_model)
     example = save_example(model, input_example, path)
@@ -262,9 +262,7 @@ def save_model(
     if isinstance(python_model, (str, os.PathLike)):
         source = os.fspath(python_model)
         if not (os.path.isfile(source) and source.endswith(".py")):
-            raise MltrailError.invalid_parameter_value(
-                f"The python_model path {source!r} must be an existing .py file (models from code)"
-            )
+            raise errors.invalid(f"The python_model path {source!r} must be an existing .py file (models from code)")
         code_file = os.path.basename(source)
         shutil.copy2(source, os.path.join(path, code_file))
         live_model = _load_code_model(source, config)
@@ -272,7 +270,7 @@ def save_model(
         import cloudpickle
 
         if not (isinstance(python_model, PythonModel) or hasattr(python_model, "predict") or callable(python_model)):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 "`python_model` must be a PythonModel instance, a callable object, or a path to a script that "
                 f"uses set_model(); got {type(python_model).__name__}"
             )
@@ -390,7 +388,7 @@ def _load_pyfunc(model_path: str, model_config: dict[str, Any] | None = None) ->
     else:
         subpath = conf.get("python_model")
         if subpath is None:
-            raise MltrailError.invalid_parameter_value("Python model path was not specified in the model configuration")
+            raise errors.invalid("Python model path was not specified in the model configuration")
         import cloudpickle
 
         with open(os.path.join(model_path, subpath), "rb") as handle:

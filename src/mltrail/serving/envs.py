@@ -30,7 +30,8 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 
 ENV_ROOT_ENV = "MLTRAIL_ENV_ROOT"
 ENV_MANAGERS = ("local", "virtualenv", "uv")
@@ -61,7 +62,7 @@ def _python_env_file(model_dir: Path) -> Path:
         try:
             conf = yaml.safe_load(mlmodel.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise MltrailError(f"Cannot read {mlmodel}: {exc}", INVALID_PARAMETER_VALUE) from exc
+            raise errors.invalid(f"Cannot read {mlmodel}: {exc}") from exc
         env = ((conf.get("flavors") or {}).get("python_function") or {}).get("env")
         if isinstance(env, dict) and env.get("virtualenv"):
             name = str(env["virtualenv"])
@@ -79,10 +80,9 @@ def read_python_env(model_dir: Path) -> PythonEnv:
         return read_python_env_file(path)
     if (model_dir / "requirements.txt").is_file():
         return PythonEnv(python=_this_python(), dependencies=["-r requirements.txt"])
-    raise MltrailError(
+    raise errors.invalid(
         f"The model at {model_dir} has no python_env.yaml or requirements.txt to build an environment from; "
-        "serve it with --env-manager local.",
-        INVALID_PARAMETER_VALUE,
+        "serve it with --env-manager local."
     )
 
 
@@ -95,9 +95,9 @@ def read_python_env_file(path: Path) -> PythonEnv:
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise MltrailError(f"Cannot read {path}: {exc}", INVALID_PARAMETER_VALUE) from exc
+        raise errors.invalid(f"Cannot read {path}: {exc}") from exc
     if not isinstance(raw, dict):
-        raise MltrailError(f"{path} must be a YAML mapping with python and dependencies.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"{path} must be a YAML mapping with python and dependencies.")
     return PythonEnv(
         python=str(raw.get("python") or _this_python()),
         build_dependencies=[str(d) for d in raw.get("build_dependencies") or []],
@@ -197,10 +197,9 @@ def find_python(version: str) -> str:
     found = shutil.which(f"python{'.'.join(wanted[:2])}")
     if found:
         return found
-    raise MltrailError(
+    raise errors.invalid(
         f"The model needs Python {version}, which is not installed here (looked at {sys.executable}, pyenv and "
-        f"PATH). Install it (e.g. `pyenv install {version}`), or use --env-manager uv, which can download it.",
-        INVALID_PARAMETER_VALUE,
+        f"PATH). Install it (e.g. `pyenv install {version}`), or use --env-manager uv, which can download it."
     )
 
 
@@ -218,10 +217,9 @@ def _uv() -> str:
         candidate = Path(sys.executable).parent / "uv"
         if candidate.exists():
             return str(candidate)
-        raise MltrailError(
+        raise errors.invalid(
             "--env-manager uv needs the `uv` command, which is not installed: `pip install uv` (or use "
-            "--env-manager virtualenv).",
-            INVALID_PARAMETER_VALUE,
+            "--env-manager virtualenv)."
         )
     return found
 

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from mltrail import errors
 from mltrail.errors import MltrailError
 from mltrail.models.generation import LLMRequest, StopScanner, cut_at_stop
 from mltrail.models.llm import TASK_CHAT, LLMPyfunc, llm_pyfunc_of, parse_chat_request
@@ -117,7 +118,7 @@ def chat_request(body: Any) -> tuple[dict[str, Any], LLMRequest]:
         MltrailError: INVALID_PARAMETER_VALUE with what is wrong.
     """
     if not isinstance(body, dict):
-        raise MltrailError.invalid_parameter_value("The request body must be a JSON object")
+        raise errors.invalid("The request body must be a JSON object")
     if "max_tokens" not in body and body.get("max_completion_tokens") is not None:
         body = {**body, "max_tokens": body["max_completion_tokens"]}
     return body, parse_chat_request(body)  # raises with a clear message

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
 from mltrail.serving.formats import CONTENT_TYPE_CSV, CONTENT_TYPE_JSON
 from mltrail.serving.scoring import Scorer
 
@@ -32,11 +32,11 @@ def predict_file(
     """
     mime = _CONTENT_TYPES.get(content_type.lower())
     if mime is None:
-        raise MltrailError(f"Unknown content type '{content_type}': use json or csv.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Unknown content type '{content_type}': use json or csv.")
     try:
         body = Path(input_path).read_bytes() if input_path else sys.stdin.buffer.read()
     except OSError as exc:
-        raise MltrailError(f"Cannot read {input_path}: {exc.strerror or exc}", INVALID_PARAMETER_VALUE) from exc
+        raise errors.invalid(f"Cannot read {input_path}: {exc.strerror or exc}") from exc
     result = Scorer(model).score(body, mime)
     if output_path:
         Path(output_path).write_bytes(result)

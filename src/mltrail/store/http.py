@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError, error_code_for_http_status
+from mltrail import errors
+from mltrail.errors import MltrailError, error_code_for_http_status
 
 if TYPE_CHECKING:
     import httpx
@@ -244,7 +245,7 @@ def decode_response(response: httpx.Response) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise MltrailError(f"Unexpected response from {response.request.url}: {data!r}", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Unexpected response from {response.request.url}: {data!r}")
     return data
 
 

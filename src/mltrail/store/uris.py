@@ -23,7 +23,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 
 if TYPE_CHECKING:
     from mltrail.store.artifacts.base import ArtifactRepository
@@ -173,11 +174,10 @@ def _rest_store(uri: str) -> TrackingStore:
 
 
 def _path_store(uri: str) -> TrackingStore:
-    raise MltrailError(
+    raise errors.invalid(
         f"Tracking URI {uri!r} is a local path: mltrail does not keep runs in plain files (MLflow's file "
         "store). Use a SQLite database instead, for example 'sqlite:///mltrail.db' "
-        f"(or 'sqlite:///{os.path.join(local_dir_of(uri), 'mltrail.db')}').",
-        INVALID_PARAMETER_VALUE,
+        f"(or 'sqlite:///{os.path.join(local_dir_of(uri), 'mltrail.db')}')."
     )
 
 
@@ -222,10 +222,9 @@ def get_tracking_store(uri: str) -> TrackingStore:
             elif scheme in ("", "file"):
                 factory = _path_store
             else:
-                raise MltrailError(
+                raise errors.invalid(
                     f"Unsupported tracking URI {uri!r}: no tracking store for scheme {scheme!r}. Supported: "
-                    f"{', '.join(supported_tracking_schemes())}.",
-                    INVALID_PARAMETER_VALUE,
+                    f"{', '.join(supported_tracking_schemes())}."
                 )
         store = factory(uri)
         _tracking_store_cache[key] = store
@@ -285,10 +284,9 @@ def get_registry_store(uri: str) -> RegistryStore:
 
             store = RestRegistryStore(uri, shared_client(uri))
         else:
-            raise MltrailError(
+            raise errors.invalid(
                 f"Unsupported registry URI {uri!r}: the model registry needs a SQL database URI (sqlite, "
-                "postgresql, mysql) or an http(s) tracking server.",
-                INVALID_PARAMETER_VALUE,
+                "postgresql, mysql) or an http(s) tracking server."
             )
         _registry_store_cache[key] = store
         return store
@@ -345,9 +343,8 @@ def get_artifact_repository(uri: str, tracking_uri: str | None = None) -> Artifa
     factory = _find_factory(scheme, _artifact_factories, ARTIFACT_REPOSITORY_ENTRY_POINT_GROUP, _builtin_artifacts)
     if factory is not None:
         return factory(uri)
-    raise MltrailError(
+    raise errors.invalid(
         f"Unsupported artifact URI {uri!r}: no artifact repository for scheme {scheme!r} in this version of "
         "mltrail (local paths and file:// are built in; plugins add more through the "
-        f"{ARTIFACT_REPOSITORY_ENTRY_POINT_GROUP!r} entry point group).",
-        INVALID_PARAMETER_VALUE,
+        f"{ARTIFACT_REPOSITORY_ENTRY_POINT_GROUP!r} entry point group)."
     )

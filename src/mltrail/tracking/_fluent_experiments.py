@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from mltrail import errors
 from mltrail.entities import DEFAULT_EXPERIMENT_ID, Experiment, LifecycleStage, Run, ViewType
 from mltrail.errors import RESOURCE_ALREADY_EXISTS, MltrailError
 from mltrail.store.tracking.base import SEARCH_MAX_RESULTS_THRESHOLD
@@ -64,7 +65,7 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     """
     global _active_experiment_id
     if (experiment_name is not None) == (experiment_id is not None):
-        raise MltrailError.invalid_parameter_value("Must specify exactly one of: `experiment_id` or `experiment_name`.")
+        raise errors.invalid("Must specify exactly one of: `experiment_id` or `experiment_name`.")
     client = fluent_client()
     if experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
@@ -72,7 +73,7 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
         assert experiment_name is not None
         experiment = client.get_experiment_by_name(experiment_name) or _create_by_name(client, experiment_name)
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Cannot set a deleted experiment {experiment.name!r} as the active experiment. You can restore the "
             "experiment, or permanently delete the experiment to create a new one."
         )
@@ -102,7 +103,7 @@ def _experiment_id_from_env() -> str | None:
         if experiment is None:
             return client.create_experiment(name)
         if exp_id and exp_id != experiment.experiment_id:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{exp_id}` does not match the "
                 f"experiment id `{experiment.experiment_id}` for experiment name `{name}`"
             )
@@ -111,7 +112,7 @@ def _experiment_id_from_env() -> str | None:
         try:
             return client.get_experiment(exp_id).experiment_id
         except MltrailError as exc:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{exp_id}` does not exist in the "
                 "tracking store. Provide a valid experiment_id."
             ) from exc
@@ -207,12 +208,12 @@ def search_runs(
         MltrailError: INVALID_PARAMETER_VALUE for both ids and names, or an unknown output format.
     """
     if output_format not in ("pandas", "list"):
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Unsupported output format: {output_format}. Supported string values are 'pandas' or 'list'"
         )
     client = fluent_client()
     if experiment_ids and experiment_names:
-        raise MltrailError.invalid_parameter_value("Only experiment_ids or experiment_names can be used, but not both")
+        raise errors.invalid("Only experiment_ids or experiment_names can be used, but not both")
     if experiment_names:
         found = [client.get_experiment_by_name(n) for n in experiment_names]
         ids = [e.experiment_id for e in found if e is not None]

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mltrail import errors
 from mltrail.entities import (
     DATASET_CONTEXT_TAG,
     Dataset,
@@ -17,7 +18,6 @@ from mltrail.entities import (
     Param,
     RunTag,
 )
-from mltrail.errors import MltrailError
 from mltrail.store.tracking.base import now_ms
 from mltrail.tracking._fluent_experiments import current_experiment_id, fluent_client
 from mltrail.tracking._fluent_runs import active_run, run_id_or_active
@@ -215,7 +215,7 @@ def _to_dataset(dataset: Any) -> Dataset:
                 schema=getattr(entity, "schema", None),
                 profile=getattr(entity, "profile", None),
             )
-    raise MltrailError.invalid_parameter_value(
+    raise errors.invalid(
         f"Unsupported dataset object of type {type(dataset).__name__}: pass an mltrail.entities.Dataset, a dict "
         "of its fields, or an object with to_entity()"
     )
@@ -252,9 +252,7 @@ def log_inputs(
     """
     datasets, contexts, tags_list = list(datasets or []), list(contexts or []), list(tags_list or [])
     if not len(datasets) == len(contexts) == len(tags_list):
-        raise MltrailError.invalid_parameter_value(
-            "`log_inputs` requires `datasets`, `contexts`, `tags_list` to have the same length."
-        )
+        raise errors.invalid("`log_inputs` requires `datasets`, `contexts`, `tags_list` to have the same length.")
     inputs = [_dataset_input(d, c, t) for d, c, t in zip(datasets, contexts, tags_list, strict=True) if d is not None]
     model_inputs = [m for m in (models or []) if m is not None]
     fluent_client().log_inputs(run_id_or_active(), inputs or None, model_inputs or None)

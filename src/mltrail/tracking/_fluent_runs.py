@@ -14,8 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from mltrail import errors
 from mltrail.entities import LifecycleStage, Run, RunStatus, RunTag
-from mltrail.errors import INVALID_STATE, MltrailError
 from mltrail.tracking._config import RUN_ID_ENV, env_value, unset_env
 from mltrail.tracking._fluent_experiments import active_experiment_id, current_experiment_id, fluent_client
 from mltrail.tracking.client import MltrailClient
@@ -83,10 +83,9 @@ def start_run(
     _install_excepthook()
     stack = _stack()
     if stack and not nested:
-        raise MltrailError(
+        raise errors.invalid_state(
             f"Run with UUID {stack[0].info.run_id} is already active. To start a new run, first end the current "
-            "run with mltrail.end_run(). To start a nested run, call start_run with nested=True",
-            INVALID_STATE,
+            "run with mltrail.end_run(). To start a nested run, call start_run with nested=True"
         )
     if experiment_id is not None:
         experiment_id = str(experiment_id)
@@ -94,7 +93,7 @@ def start_run(
     user_tags = {str(k): v for k, v in (tags or {}).items()}
     if description:
         if MLFLOW_RUN_NOTE in user_tags:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"Description is already set via the tag {MLFLOW_RUN_NOTE} in tags. Remove the key "
                 f"{MLFLOW_RUN_NOTE} from the tags or omit the description."
             )
@@ -116,15 +115,13 @@ def start_run(
 def _resume_run(client: MltrailClient, run_id: str, run_name: str | None, tags: dict[str, Any]) -> Run:
     run = client.get_run(run_id)
     if active_experiment_id() not in (None, run.info.experiment_id):
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Cannot start run with ID {run_id} because active experiment ID does not match environment run ID. "
             "Make sure --experiment-name or --experiment-id matches experiment set with set_experiment(), or "
             "just use command-line arguments"
         )
     if run.info.lifecycle_stage == LifecycleStage.DELETED:
-        raise MltrailError.invalid_parameter_value(
-            f"Cannot start run with ID {run_id} because it is in the deleted state."
-        )
+        raise errors.invalid(f"Cannot start run with ID {run_id} because it is in the deleted state.")
     client.update_run(run_id, RunStatus.RUNNING, run_name)
     if tags:
         client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()], synchronous=True)
@@ -141,13 +138,13 @@ def _create_run(
 ) -> Run:
     if parent_run_id:
         if stack and parent_run_id != stack[-1].info.run_id:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"Current run with UUID {stack[-1].info.run_id} does not match the specified parent_run_id "
                 f"{parent_run_id}. To start a new nested run under the parent run with UUID "
                 f"{stack[-1].info.run_id}, first end the current run with mltrail.end_run()."
             )
         if client.get_run(parent_run_id).info.lifecycle_stage == LifecycleStage.DELETED:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"Cannot start run under parent run with ID {parent_run_id} because it is in the deleted state."
             )
     else:

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mltrail import errors
 from mltrail.errors import MltrailError
 
 #: Longest side of the ``.webp`` preview logged next to each image, as MLflow does.
@@ -171,7 +172,7 @@ def table_from_data(data: Any, log_image: Callable[[Any], dict[str, str]]) -> di
     if is_dataframe(data):
         return _table_from_dataframe(data, log_image)
     if not isinstance(data, Mapping):
-        raise MltrailError.invalid_parameter_value("data must be a pandas.DataFrame or a dictionary")
+        raise errors.invalid("data must be a pandas.DataFrame or a dictionary")
     columns = [str(c) for c in data]
     values = [_as_column(v) for v in data.values()]
     if all(v is None for v in values):
@@ -179,7 +180,7 @@ def table_from_data(data: Any, log_image: Callable[[Any], dict[str, str]]) -> di
     else:
         lengths = {len(v) for v in values if v is not None}
         if len(lengths) > 1:
-            raise MltrailError.invalid_parameter_value("All table columns must have the same length")
+            raise errors.invalid("All table columns must have the same length")
         n = lengths.pop()
         cols = [v if v is not None else [orig] * n for v, orig in zip(values, data.values(), strict=True)]
         rows = [list(r) for r in zip(*cols, strict=True)] if cols else []

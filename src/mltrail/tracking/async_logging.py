@@ -23,6 +23,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from mltrail import errors
 from mltrail.entities import Metric, Param, RunTag
 from mltrail.errors import (
     DEADLINE_EXCEEDED,
@@ -268,7 +269,7 @@ class AsyncLogger:
         op = _Op(run_id, list(metrics), list(params), list(tags), self._cond)
         with self._cond:
             if self._closed:
-                raise MltrailError("Asynchronous logging is shut down", "INVALID_STATE")
+                raise errors.invalid_state("Asynchronous logging is shut down")
             while self._pending_items >= self._max_pending and self._thread is not None:
                 self._cond.wait(0.5)
             self._queue.append(op)
@@ -451,14 +452,14 @@ def flush_all(raise_errors: bool = True) -> None:
     Raises:
         MltrailError: for failed operations not yet reported, when ``raise_errors``.
     """
-    errors: list[BaseException] = []
+    failures: list[BaseException] = []
     for logger in list(_LIVE_LOGGERS):
         try:
             logger.flush()
         except MltrailError as exc:
-            errors.append(exc)
-    if errors and raise_errors:
-        raise _combined_error(errors)
+            failures.append(exc)
+    if failures and raise_errors:
+        raise _combined_error(failures)
 
 
 def _after_fork_in_child() -> None:

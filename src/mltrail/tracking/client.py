@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mltrail import errors
 from mltrail.entities import (
     DatasetInput,
     Experiment,
@@ -55,7 +56,7 @@ def metric_value(key: str, value: Any, timestamp: int) -> float:
         hasattr(value, "__float__") and not isinstance(value, (str, bytes, complex))
     )
     if isinstance(value, bool) or type(value).__name__ == "bool_" or not numeric:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Got invalid value {value} for metric '{key}' (timestamp={timestamp}). "
             "Please specify value as a valid double (64-bit floating point)"
         )

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.tracking._config import RUN_CONTEXT_ENV, TRACKING_USERNAME_ENV, env_value
 
 MLFLOW_USER = "mlflow.user"
@@ -163,9 +163,9 @@ def environment_tags() -> dict[str, str]:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise MltrailError.invalid_parameter_value(f"MLFLOW_RUN_CONTEXT is not valid JSON: {exc}") from exc
+        raise errors.invalid(f"MLFLOW_RUN_CONTEXT is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise MltrailError.invalid_parameter_value("MLFLOW_RUN_CONTEXT must be a JSON object of tags")
+        raise errors.invalid("MLFLOW_RUN_CONTEXT must be a JSON object of tags")
     return {str(k): _tag_value(v) for k, v in data.items()}
 
 

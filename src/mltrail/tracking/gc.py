@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mltrail import errors
 from mltrail.entities import LifecycleStage, ViewType
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail.errors import MltrailError
 from mltrail.store.artifacts.base import ArtifactRepository
 from mltrail.store.tracking.base import DeletedExperiment, DeletedRun, TrackingStore
 
@@ -51,9 +52,8 @@ def parse_duration(text: str) -> int:
     """
     match = _DURATION.match(text.strip())
     if not text.strip() or match is None:
-        raise MltrailError(
-            f"Invalid duration {text!r}: use units w, d, h, m, s in that order, e.g. '30d', '12h', '1h30m'",
-            INVALID_PARAMETER_VALUE,
+        raise errors.invalid(
+            f"Invalid duration {text!r}: use units w, d, h, m, s in that order, e.g. '30d', '12h', '1h30m'"
         )
     return int(sum(float(v) * _MS_PER_UNIT[unit] for unit, v in match.groupdict().items() if v))
 
@@ -151,9 +151,9 @@ def collect_garbage(
             experiment that is not deleted, or not deleted long enough ago.
     """
     if older_than_ms is not None and older_than_ms < 0:
-        raise MltrailError("older_than must not be negative", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("older_than must not be negative")
     if not dry_run and artifact_repo_factory is None:
-        raise MltrailError("gc needs an artifact repository factory to delete artifacts", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("gc needs an artifact repository factory to delete artifacts")
 
     explicit = run_ids is not None or experiment_ids is not None
     runs, experiments = (
@@ -211,15 +211,14 @@ def _select_explicit(
     for run_id in run_ids:
         info = store.get_run(run_id).info
         if info.lifecycle_stage != LifecycleStage.DELETED:
-            raise MltrailError(
+            raise errors.invalid(
                 f"Run {run_id} is not deleted (lifecycle stage {info.lifecycle_stage!r}); "
-                "only deleted runs can be garbage-collected",
-                INVALID_PARAMETER_VALUE,
+                "only deleted runs can be garbage-collected"
             )
         if run_id in deleted_runs:
             runs.append(deleted_runs[run_id])
         elif older_than_ms:
-            raise MltrailError(f"Run {run_id} was deleted too recently for older_than", INVALID_PARAMETER_VALUE)
+            raise errors.invalid(f"Run {run_id} was deleted too recently for older_than")
         else:  # deleted, but not listed (a store listing only some): still fine to collect
             runs.append(DeletedRun(run_id, info.experiment_id, info.artifact_uri, None))
 
@@ -228,16 +227,13 @@ def _select_explicit(
     for experiment_id in experiment_ids:
         experiment = store.get_experiment(experiment_id)
         if experiment.lifecycle_stage != LifecycleStage.DELETED:
-            raise MltrailError(
+            raise errors.invalid(
                 f"Experiment {experiment_id} is not deleted "
                 f"(lifecycle stage {experiment.lifecycle_stage!r}); "
-                "only deleted experiments can be garbage-collected",
-                INVALID_PARAMETER_VALUE,
+                "only deleted experiments can be garbage-collected"
             )
         if experiment_id not in deleted_experiments:
-            raise MltrailError(
-                f"Experiment {experiment_id} was deleted too recently for older_than", INVALID_PARAMETER_VALUE
-            )
+            raise errors.invalid(f"Experiment {experiment_id} was deleted too recently for older_than")
         experiments.append(deleted_experiments[experiment_id])
     if experiments:
         runs = _merge_runs(runs, store.list_deleted_runs(None, [e.experiment_id for e in experiments]))

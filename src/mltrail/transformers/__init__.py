@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.models import flavor
 from mltrail.models.example import save_example
 from mltrail.models.llm import LLM_TASKS, llm_signature
@@ -66,7 +66,7 @@ def _as_pipeline(transformers_model: Any, task: str | None) -> Any:
         if pipeline_task in SEQ2SEQ_TASKS and not _has_pipeline_task(pipeline_task):
             return Seq2SeqPipeline(pipeline_task, transformers_model["model"], transformers_model.get("tokenizer"))
         return transformers.pipeline(task=pipeline_task, **transformers_model)
-    raise MltrailError.invalid_parameter_value(
+    raise errors.invalid(
         "transformers_model must be a transformers.Pipeline or a dict with 'model' and 'tokenizer', "
         f"got {type(transformers_model).__name__}"
     )
@@ -113,9 +113,7 @@ def save_model(
     path = os.fspath(path)
     pipeline = _as_pipeline(transformers_model, task)
     if task in LLM_TASKS and pipeline.task != "text-generation":
-        raise MltrailError.invalid_parameter_value(
-            f"task={task!r} needs a text-generation pipeline, got a {pipeline.task!r} pipeline"
-        )
+        raise errors.invalid(f"task={task!r} needs a text-generation pipeline, got a {pipeline.task!r} pipeline")
     model = flavor.start_save(path, mlflow_model)
     example = save_example(model, input_example, path)
     pipeline.model.save_pretrained(os.path.join(path, MODEL_BINARY))
@@ -256,7 +254,7 @@ class Seq2SeqPipeline:
 
     def __init__(self, task: str, model: Any, tokenizer: Any) -> None:
         if tokenizer is None:
-            raise MltrailError.invalid_parameter_value(f"A {task} model needs a tokenizer")
+            raise errors.invalid(f"A {task} model needs a tokenizer")
         self.task = task
         self.model = model
         self.tokenizer = tokenizer
@@ -321,9 +319,7 @@ def load_model(
     from mltrail.models.uris import download_model
 
     if return_type not in ("pipeline", "components"):
-        raise MltrailError.invalid_parameter_value(
-            f"return_type must be 'pipeline' or 'components', got {return_type!r}"
-        )
+        raise errors.invalid(f"return_type must be 'pipeline' or 'components', got {return_type!r}")
     local = download_model(model_uri, dst_path)
     conf = flavor.flavor_conf(local, FLAVOR_NAME)
     components = _load_components(local, conf, device)
@@ -373,7 +369,7 @@ class _Wrapper:
             MltrailError: INVALID_PARAMETER_VALUE for a model without an LLM task or more than one request.
         """
         if self.llm is None:
-            raise MltrailError.invalid_parameter_value("This model does not support predict_stream method.")
+            raise errors.invalid("This model does not support predict_stream method.")
         return self.llm.predict_stream(data, params)
 
 

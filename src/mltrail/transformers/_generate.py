@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.models.generation import (
     Generation,
     GenerationOptions,
@@ -57,7 +57,7 @@ class TextGenerator:
         if request.prompt is not None:
             return request.prompt
         if getattr(self.tokenizer, "chat_template", None) is None:
-            raise MltrailError.invalid_parameter_value("The model's tokenizer has no chat template for chat requests")
+            raise errors.invalid("The model's tokenizer has no chat template for chat requests")
         return self.tokenizer.apply_chat_template(
             [{"role": m["role"], "content": m["content"]} for m in request.messages],
             tokenize=False,
@@ -149,7 +149,7 @@ class TextGenerator:
         options = request.options
         kwargs = self._kwargs(GenerationOptions(**{**options.__dict__, "n": 1}), len(ids))
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        errors: list[BaseException] = []
+        failures: list[BaseException] = []
 
         def run() -> None:
             try:
@@ -161,7 +161,7 @@ class TextGenerator:
                         **kwargs,
                     )
             except BaseException as exc:  # reported to the consumer below
-                errors.append(exc)
+                failures.append(exc)
                 streamer.end()
 
         thread = threading.Thread(target=run, name="mltrail-generate", daemon=True)
@@ -177,8 +177,8 @@ class TextGenerator:
             for _ in streamer:
                 pass
         thread.join()
-        if errors:
-            raise errors[0]
+        if failures:
+            raise failures[0]
         rest = scanner.flush()
         if rest:
             yield rest

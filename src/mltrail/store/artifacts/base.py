@@ -7,8 +7,8 @@ import posixpath
 import tempfile
 from abc import ABC, abstractmethod
 
+from mltrail import errors
 from mltrail.entities import FileInfo
-from mltrail.errors import MltrailError
 
 
 class ArtifactRepository(ABC):
@@ -96,6 +96,6 @@ def validate_relative_path(path: str | None) -> str:
         or any(part == ".." for part in decoded.split("/"))
     )
     if bad:
-        raise MltrailError.invalid_parameter_value("Invalid path")
+        raise errors.invalid("Invalid path")
     normalised = posixpath.normpath(path)
     return "" if normalised == "." else normalised

@@ -11,8 +11,8 @@ import posixpath
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit
 
+from mltrail import errors
 from mltrail.entities import FileInfo
-from mltrail.errors import MltrailError
 from mltrail.store.artifacts.base import ArtifactRepository, validate_relative_path
 from mltrail.store.http import HttpClient, decode_response
 
@@ -35,7 +35,7 @@ def resolve_proxy_uri(artifact_uri: str, tracking_uri: str) -> str:
         base = f"{scheme}://{parts.netloc}"
     else:
         if not tracking_uri.startswith(("http://", "https://")):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"Artifact URI {artifact_uri!r} needs a tracking server, but the tracking URI is {tracking_uri!r}. "
                 "Set the tracking URI to the server (http://host:port)."
             )
@@ -47,7 +47,7 @@ def server_root(artifact_uri: str) -> str:
     """The server root URL of a proxy artifact URI (scheme, host and any path prefix before the proxy path)."""
     parts = urlsplit(artifact_uri)
     if PROXY_PATH not in parts.path:
-        raise MltrailError.invalid_parameter_value(f"Not an artifact proxy URI: {artifact_uri}")
+        raise errors.invalid(f"Not an artifact proxy URI: {artifact_uri}")
     return f"{parts.scheme}://{parts.netloc}{parts.path.partition(PROXY_PATH)[0]}"
 
 

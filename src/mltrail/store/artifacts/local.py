@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from urllib.parse import unquote, urlparse
 
+from mltrail import errors
 from mltrail.entities import FileInfo
-from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.store.artifacts.base import ArtifactRepository, validate_relative_path
 
 
@@ -32,7 +32,7 @@ def local_path_from_uri(uri: str) -> str:
     if uri.startswith("file:"):
         parsed = urlparse(uri)
         if parsed.netloc not in ("", "localhost"):
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"File URI {uri!r} names a remote host {parsed.netloc!r}; only local file URIs are supported"
             )
         path = unquote(parsed.path)
@@ -74,7 +74,7 @@ class LocalArtifactRepository(ArtifactRepository):
         rel = validate_relative_path(path)
         local = os.path.join(self.root, *rel.split("/")) if rel else self.root
         if not _is_within(os.path.realpath(local), self._real_root()):
-            raise MltrailError.invalid_parameter_value("Invalid path")
+            raise errors.invalid("Invalid path")
         return rel, local
 
     # ------------------------------------------------------------------------------------------ write
@@ -86,7 +86,7 @@ class LocalArtifactRepository(ArtifactRepository):
                 ``local_file`` is not a file.
         """
         if not os.path.isfile(local_file):
-            raise MltrailError(f"No such file: {local_file!r}", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"No such file: {local_file!r}")
         rel, _ = self._local(artifact_path)
         name = os.path.basename(local_file)
         self._copy_in(local_file, f"{rel}/{name}" if rel else name)
@@ -99,7 +99,7 @@ class LocalArtifactRepository(ArtifactRepository):
                 ``local_dir`` is not a directory.
         """
         if not os.path.isdir(local_dir):
-            raise MltrailError(f"No such directory: {local_dir!r}", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"No such directory: {local_dir!r}")
         rel, dest = self._local(artifact_path)
         os.makedirs(dest, exist_ok=True)
         for dirpath, dirnames, filenames in os.walk(local_dir):
@@ -161,7 +161,7 @@ class LocalArtifactRepository(ArtifactRepository):
         """
         _, src = self._local(remote_file_path)
         if not os.path.isfile(src):
-            raise MltrailError(f"No such artifact: {remote_file_path!r}", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"No such artifact: {remote_file_path!r}")
         shutil.copyfile(src, local_path)
 
     def download_artifacts(self, artifact_path: str, dst_path: str | None = None) -> str:
@@ -189,7 +189,7 @@ class LocalArtifactRepository(ArtifactRepository):
             if not rel:  # an empty run has no artifact directory yet
                 os.makedirs(local, exist_ok=True)
                 return local
-            raise MltrailError(f"No such artifact: {artifact_path!r}", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"No such artifact: {artifact_path!r}")
         os.makedirs(local, exist_ok=True)
         for info in self.list_artifacts(rel or None):
             self.download_artifacts(info.path, dst_root)
@@ -216,7 +216,7 @@ class LocalArtifactRepository(ArtifactRepository):
         local = os.path.join(self.root, *rel.split("/")) if rel else self.root
         parent_real = os.path.realpath(os.path.dirname(local)) if rel else None
         if parent_real is not None and not _is_within(parent_real, self._real_root()):
-            raise MltrailError.invalid_parameter_value("Invalid path")
+            raise errors.invalid("Invalid path")
         if os.path.islink(local) and rel:
             os.unlink(local)
         elif os.path.isdir(local):

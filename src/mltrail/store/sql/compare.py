@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
 from mltrail.search.ast import And, Comparison, Expr, Or
 from mltrail.store.sql.dialect import Dialect
 
@@ -41,7 +41,7 @@ def compare_string(column: ColumnElement[Any], comparison: Comparison, dialect: 
         return dialect.like(column, text)
     if op == "ILIKE":
         return dialect.ilike(column, text)
-    raise MltrailError(f"Invalid comparator '{op}'", INVALID_PARAMETER_VALUE)
+    raise errors.invalid(f"Invalid comparator '{op}'")
 
 
 def compare_number(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
@@ -56,5 +56,5 @@ def compare_number(column: ColumnElement[Any], op: str, value: Any) -> ColumnEle
         ">=": column.__ge__,
     }
     if op not in ops:
-        raise MltrailError(f"Invalid comparator '{op}' for a numeric value", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid comparator '{op}' for a numeric value")
     return ops[op](number)

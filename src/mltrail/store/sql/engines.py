@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
 from mltrail.store.sql.retries import detect_disconnects, mark_uncommitted
 
 #: Execution option that marks a connection's transaction as a writer (``BEGIN IMMEDIATE`` on SQLite).
@@ -47,14 +47,11 @@ def normalize_db_uri(db_uri: str) -> str:
     """
     scheme, sep, rest = db_uri.partition("://")
     if not sep:
-        raise MltrailError(f"Invalid database URI: '{db_uri}'", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid database URI: '{db_uri}'")
     base, _, driver = scheme.partition("+")
     if base not in _SCHEMES:
         supported = ", ".join(sorted(_SCHEMES))
-        raise MltrailError(
-            f"Invalid database engine: '{base}'. Supported database engines are {supported}",
-            INVALID_PARAMETER_VALUE,
-        )
+        raise errors.invalid(f"Invalid database engine: '{base}'. Supported database engines are {supported}")
     if driver:
         return db_uri if base != "mariadb" else f"mysql+{driver}://{rest}"
     return f"{_SCHEMES[base]}://{rest}"

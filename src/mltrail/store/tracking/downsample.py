@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from mltrail import errors
 from mltrail.entities import Metric
-from mltrail.errors import MltrailError
 
 #: Points per run when the caller does not say, and the most a caller may ask for.
 DEFAULT_MAX_POINTS = 1000
@@ -26,11 +26,11 @@ def validate(
 ) -> None:
     """Raise ``INVALID_PARAMETER_VALUE`` for a request the downsampled history cannot answer."""
     if not metric_key:
-        raise MltrailError.invalid_parameter_value("Missing value for required parameter 'metric_key'.")
+        raise errors.invalid("Missing value for required parameter 'metric_key'.")
     if not run_ids:
-        raise MltrailError.invalid_parameter_value("Missing value for required parameter 'run_ids'.")
+        raise errors.invalid("Missing value for required parameter 'run_ids'.")
     if len(run_ids) > MAX_RUN_IDS:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"GetMetricHistoryDownsampled request cannot specify more than {MAX_RUN_IDS} run_ids. "
             f"Received {len(run_ids)} run_ids."
         )
@@ -39,11 +39,9 @@ def validate(
         or not isinstance(max_points, int)
         or not MIN_POINTS <= max_points <= MAX_POINTS_LIMIT
     ):
-        raise MltrailError.invalid_parameter_value(
-            f"max_points must be between {MIN_POINTS} and {MAX_POINTS_LIMIT}. Received {max_points}."
-        )
+        raise errors.invalid(f"max_points must be between {MIN_POINTS} and {MAX_POINTS_LIMIT}. Received {max_points}.")
     if start_step is not None and end_step is not None and start_step > end_step:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
         )
 

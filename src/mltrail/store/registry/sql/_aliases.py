@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mltrail import errors
 from mltrail.entities import ModelVersion
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.store.registry.sql import _models
 from mltrail.store.registry.sql.tables import model_versions, registered_model_aliases
 from mltrail.store.sql.dialect import Dialect
@@ -17,7 +17,7 @@ def version_of(conn: Connection, rm_id: int, alias: str) -> int:
     a = registered_model_aliases
     number = conn.execute(sa.select(a.c.version).where(a.c.rm_id == rm_id, a.c.alias == alias)).scalar()
     if number is None:
-        raise MltrailError(f"Registered model alias {alias} not found.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Registered model alias {alias} not found.")
     return int(number)
 
 
@@ -42,7 +42,7 @@ def get_version(conn: Connection, name: str, alias: str) -> ModelVersion:
         mvs = model_versions
         number = conn.execute(sa.select(sa.func.max(mvs.c.version)).where(mvs.c.rm_id == model.rm_id)).scalar()
         if number is None:
-            raise MltrailError(f"Latest version not found for model {name}.", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"Latest version not found for model {name}.")
     else:
         number = version_of(conn, model.rm_id, alias)
     return _models.load_version(conn, *_models.version_row(conn, name, number))

@@ -7,9 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from mltrail import errors
 from mltrail.entities import ModelVersion, RegisteredModel
 from mltrail.entities.registry import IS_PROMPT_TAG_KEY
-from mltrail.errors import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail.errors import MltrailError
 from mltrail.store.registry import validation as v
 from mltrail.store.registry.sql import _load
 from mltrail.store.registry.sql.tables import (
@@ -27,18 +28,18 @@ rms, mvs = registered_models, model_versions
 
 def not_found(name: str) -> MltrailError:
     """RESOURCE_DOES_NOT_EXIST for a registered model name."""
-    return MltrailError(f"Registered Model with name={name} not found", RESOURCE_DOES_NOT_EXIST)
+    return errors.not_found(f"Registered Model with name={name} not found")
 
 
 def version_not_found(name: str, version: object) -> MltrailError:
     """RESOURCE_DOES_NOT_EXIST for a model version."""
-    return MltrailError(f"Model Version (name={name}, version={version}) not found", RESOURCE_DOES_NOT_EXIST)
+    return errors.not_found(f"Model Version (name={name}, version={version}) not found")
 
 
 def exists_error(name: str, is_prompt: bool) -> MltrailError:
     """RESOURCE_ALREADY_EXISTS for a taken name (said as a prompt's when the existing model is one)."""
     kind = "Prompt" if is_prompt else "Registered Model"
-    return MltrailError(f"{kind} (name={name}) already exists.", RESOURCE_ALREADY_EXISTS)
+    return errors.already_exists(f"{kind} (name={name}) already exists.")
 
 
 def row(conn: Connection, name: str, lock: bool = False) -> Row[Any]:

@@ -12,9 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from mltrail import errors
 from mltrail.entities import ModelVersion, ModelVersionStatus
 from mltrail.entities.registry import MODEL_VERSIONS_TAG, STAGE_ARCHIVED, STAGE_NONE, canonical_stage
-from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.store.registry.sql import _aliases, _load, _models
 from mltrail.store.registry.sql.tables import model_version_tags, model_versions, registered_model_aliases
 from mltrail.store.sql.dialect import Dialect
@@ -31,7 +31,7 @@ def _logged_model(conn: Connection, model_id: str) -> Row[Any]:
         )
     ).first()
     if row is None:
-        raise MltrailError(f"Logged model with ID '{model_id}' not found.", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"Logged model with ID '{model_id}' not found.")
     return row
 
 
@@ -84,7 +84,7 @@ def _resolve_models_uri(conn: Connection, uri: str) -> tuple[str, str | None, st
                 query = query.where(mvs.c.current_stage == canonical_stage(which))
             number = conn.execute(query).scalar()
             if number is None:
-                raise MltrailError(f"No versions of model '{name}' match '{uri}'.", RESOURCE_DOES_NOT_EXIST)
+                raise errors.not_found(f"No versions of model '{name}' match '{uri}'.")
     _, row = _models.version_row(conn, model.name, number)
     return row.storage_location or row.source, row.run_id, row.model_id
 

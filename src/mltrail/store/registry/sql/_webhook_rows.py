@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from mltrail import errors
 from mltrail.entities import Webhook, WebhookDelivery, WebhookEvent
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.store.registry.sql.tables import webhook_deliveries, webhooks
 from mltrail.store.registry.webhooks import PENDING, DeliveryLog, Target
 from mltrail.store.sql.database import Database
@@ -29,26 +29,20 @@ _CACHE_SECONDS = 1.0
 
 def _check_url(url: object) -> str:
     if not isinstance(url, str) or urllib.parse.urlparse(url).scheme not in ("http", "https"):
-        raise MltrailError(
-            f"Invalid webhook URL {url!r}: it must be an http:// or https:// URL.", INVALID_PARAMETER_VALUE
-        )
+        raise errors.invalid(f"Invalid webhook URL {url!r}: it must be an http:// or https:// URL.")
     if not urllib.parse.urlparse(url).netloc:
-        raise MltrailError(f"Invalid webhook URL {url!r}: it has no host.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid webhook URL {url!r}: it has no host.")
     return url
 
 
 def _check_events(events: Sequence[str] | None) -> list[str]:
     chosen = list(events or [])
     if not chosen:
-        raise MltrailError(
-            f"A webhook needs at least one event; valid events are {', '.join(WebhookEvent.ALL)}.",
-            INVALID_PARAMETER_VALUE,
-        )
+        raise errors.invalid(f"A webhook needs at least one event; valid events are {', '.join(WebhookEvent.ALL)}.")
     unknown = [e for e in chosen if e not in WebhookEvent.ALL and e != "*"]
     if unknown:
-        raise MltrailError(
-            f"Invalid webhook events {unknown}; valid events are {', '.join(WebhookEvent.ALL)} (or '*').",
-            INVALID_PARAMETER_VALUE,
+        raise errors.invalid(
+            f"Invalid webhook events {unknown}; valid events are {', '.join(WebhookEvent.ALL)} (or '*')."
         )
     return list(dict.fromkeys(chosen))
 
@@ -109,7 +103,7 @@ class WebhookRows(DeliveryLog):
     def _row(self, conn: Connection, webhook_id: str) -> Row[Any]:
         row = conn.execute(sa.select(webhooks).where(webhooks.c.webhook_id == webhook_id)).first()
         if row is None:
-            raise MltrailError(f"Webhook with ID {webhook_id} not found.", RESOURCE_DOES_NOT_EXIST)
+            raise errors.not_found(f"Webhook with ID {webhook_id} not found.")
         return row
 
     def create(
@@ -117,7 +111,7 @@ class WebhookRows(DeliveryLog):
     ) -> Webhook:
         """Insert a webhook."""
         if not isinstance(name, str) or not name.strip():
-            raise MltrailError("Missing value for required parameter 'name'.", INVALID_PARAMETER_VALUE)
+            raise errors.invalid("Missing value for required parameter 'name'.")
         values = {
             "webhook_id": uuid.uuid4().hex,
             "name": name,

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
 from mltrail.search.ast import Comparison
 from mltrail.search.evaluate import compare
 from mltrail.search.grammar import parse_filter, parse_order_by
@@ -57,7 +57,7 @@ def _rm_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
     if c.identifier.kind == "tag":
         return _tag_filter(c, REGISTERED_MODELS, registered_model_tags, [("rm_id", rms.c.rm_id)], dialect)
     if c.identifier.key != "name":
-        raise MltrailError(f"Invalid attribute key '{c.identifier.key}' specified.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid attribute key '{c.identifier.key}' specified.")
     return compare_string(rms.c.name, c, dialect)
 
 
@@ -68,7 +68,7 @@ def _mv_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
         return _tag_filter(c, MODEL_VERSIONS, model_version_tags, owner, dialect)
     column = _MV_ATTRIBUTES.get(ident.key)
     if column is None:
-        raise MltrailError(f"Invalid attribute key '{ident.key}' specified.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid attribute key '{ident.key}' specified.")
     if ident.key == "version_number":
         return compare_number(column, c.comparator, int(c.value))  # type: ignore[arg-type]
     return compare_string(column, c, dialect)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from mltrail import errors
 from mltrail.entities import (
     ModelVersion,
     ModelVersionTag,
@@ -29,7 +30,6 @@ from mltrail.entities import (
     WebhookEvent,
 )
 from mltrail.entities.registry import ACTIVE_STAGES, ALL_STAGES, canonical_stage
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_ALREADY_EXISTS, MltrailError
 from mltrail.search.paging import decode_page_token, encode_page_token, validate_max_results
 from mltrail.store.registry import validation as v
 from mltrail.store.registry.base import (
@@ -107,12 +107,12 @@ class SqlRegistryStore(RegistryStore):
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a registered model; its versions follow."""
         if not isinstance(new_name, str) or not new_name.strip():
-            raise MltrailError(v.missing_value("new_name"), INVALID_PARAMETER_VALUE)
+            raise errors.invalid(v.missing_value("new_name"))
         v.validate_model_name(new_name, "new_name")
         try:
             return self.db.write(lambda conn: _models.rename(conn, name, new_name))
         except IntegrityError:
-            raise MltrailError(f"Registered Model (name={new_name}) already exists.", RESOURCE_ALREADY_EXISTS) from None
+            raise errors.already_exists(f"Registered Model (name={new_name}) already exists.") from None
 
     def update_registered_model(
         self, name: str, description: str | None, deployment_job_id: str | None = None
@@ -186,7 +186,7 @@ class SqlRegistryStore(RegistryStore):
         """Create the next version of a registered model (see :class:`RegistryStore`)."""
         v.validate_model_name(name)
         if not isinstance(source, str) or not source:
-            raise MltrailError(v.missing_value("source"), INVALID_PARAMETER_VALUE)
+            raise errors.invalid(v.missing_value("source"))
         tag_map = {}
         for tag in tags or []:
             v.validate_tag(tag.key, tag.value)
@@ -224,10 +224,9 @@ class SqlRegistryStore(RegistryStore):
         """Move a version to ``stage``; optionally archive the others in that stage."""
         target = canonical_stage(stage)
         if archive_existing_versions and target not in ACTIVE_STAGES:
-            raise MltrailError(
+            raise errors.invalid(
                 "Model version transition cannot archive existing model versions because "
-                f"'{stage}' is not an Active stage. Valid stages are {list(ACTIVE_STAGES)}",
-                INVALID_PARAMETER_VALUE,
+                f"'{stage}' is not an Active stage. Valid stages are {list(ACTIVE_STAGES)}"
             )
         result, previous = self.db.write(
             lambda conn: _versions.transition(conn, name, version, target, archive_existing_versions)

@@ -10,12 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from mltrail import errors
 from mltrail.entities import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment, ExperimentTag, LifecycleStage
 from mltrail.errors import (
-    INVALID_PARAMETER_VALUE,
-    INVALID_STATE,
-    RESOURCE_ALREADY_EXISTS,
-    RESOURCE_DOES_NOT_EXIST,
     MltrailError,
 )
 from mltrail.store.sql.dialect import MYSQL, Dialect
@@ -42,13 +39,13 @@ def resolve_location(location: str) -> str:
 
 def not_found(experiment_id: object) -> MltrailError:
     """RESOURCE_DOES_NOT_EXIST for an experiment id."""
-    return MltrailError(f"No Experiment with id={experiment_id} exists", RESOURCE_DOES_NOT_EXIST)
+    return errors.not_found(f"No Experiment with id={experiment_id} exists")
 
 
 def name_taken(name: str, experiment_id: object, exc: Exception | None = None) -> MltrailError:
     """RESOURCE_ALREADY_EXISTS for a name that another experiment has (found, or reported by ``exc``)."""
     detail = f"experiment_id={experiment_id} has this name" if exc is None else str(exc.__cause__ or exc)
-    return MltrailError(f"Experiment(name={name}) already exists. Error: {detail}", RESOURCE_ALREADY_EXISTS)
+    return errors.already_exists(f"Experiment(name={name}) already exists. Error: {detail}")
 
 
 def row(conn: Connection, experiment_id: object, lock: bool = False) -> Row[Any]:
@@ -71,10 +68,9 @@ def active_row(conn: Connection, experiment_id: object, lock: bool = False) -> R
     """:func:`row` of an active experiment (INVALID_PARAMETER_VALUE for a deleted one)."""
     found = row(conn, experiment_id, lock)
     if found.lifecycle_stage != LifecycleStage.ACTIVE:
-        raise MltrailError(
+        raise errors.invalid(
             f"The experiment {found.experiment_id} must be in the 'active' state. "
-            f"Current state is {found.lifecycle_stage}.",
-            INVALID_PARAMETER_VALUE,
+            f"Current state is {found.lifecycle_stage}."
         )
     return found
 
@@ -189,7 +185,7 @@ def rename(conn: Connection, experiment_id: object, new_name: str) -> None:
     """Rename an active experiment (INVALID_STATE for a deleted one)."""
     found = row(conn, experiment_id, lock=True)
     if found.lifecycle_stage != LifecycleStage.ACTIVE:
-        raise MltrailError("Cannot rename a non-active experiment.", INVALID_STATE)
+        raise errors.invalid_state("Cannot rename a non-active experiment.")
     taken = conn.execute(
         sa.select(experiments.c.experiment_id).where(
             experiments.c.name == new_name, experiments.c.experiment_id != found.experiment_id
@@ -222,4 +218,4 @@ def delete_tag(conn: Connection, experiment_id: object, key: str) -> None:
     t = experiment_tags
     result = conn.execute(t.delete().where(t.c.experiment_id == found.experiment_id, t.c.key == key))
     if result.rowcount == 0:
-        raise MltrailError(f"No tag with name: {key} in experiment with id {experiment_id}", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"No tag with name: {key} in experiment with id {experiment_id}")

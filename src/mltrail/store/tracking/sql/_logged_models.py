@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from mltrail import errors
 from mltrail.entities import LifecycleStage, LoggedModel, LoggedModelStatus
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail.errors import MltrailError
 from mltrail.store.sql.dialect import Dialect
 from mltrail.store.tracking.base import now_ms
 from mltrail.store.tracking.sql import _experiments, _load
@@ -18,22 +19,21 @@ from mltrail.store.tracking.sql.tables import logged_model_params, logged_model_
 
 def not_found(model_id: str) -> MltrailError:
     """RESOURCE_DOES_NOT_EXIST for a logged model id."""
-    return MltrailError(f"Logged model with ID '{model_id}' not found.", RESOURCE_DOES_NOT_EXIST)
+    return errors.not_found(f"Logged model with ID '{model_id}' not found.")
 
 
 def check_name(name: str) -> None:
     """Reject an empty name, one over 500 characters, or one with ``/ : . % " '``."""
     if not name or not name.strip():
-        raise MltrailError("Logged model name cannot be empty.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("Logged model name cannot be empty.")
     bad = [c for c in ("/", ":", ".", "%", '"', "'") if c in name]
     if bad:
-        raise MltrailError(
+        raise errors.invalid(
             f"Invalid model name ('{name}') provided. Model name must not contain any of the following "
-            f"characters: {bad}",
-            INVALID_PARAMETER_VALUE,
+            f"characters: {bad}"
         )
     if len(name) > 500:
-        raise MltrailError("'name' exceeds the maximum length of 500 characters", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("'name' exceeds the maximum length of 500 characters")
 
 
 def row(conn: Connection, model_id: str, allow_deleted: bool = False, lock: bool = False) -> Row[Any]:
@@ -151,4 +151,4 @@ def delete_tag(conn: Connection, model_id: str, key: str) -> None:
     t = logged_model_tags
     result = conn.execute(t.delete().where(t.c.model_id == model_id, t.c.tag_key == key))
     if result.rowcount == 0:
-        raise MltrailError(f"No tag with key {key!r} found for model with ID {model_id!r}.", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"No tag with key {key!r} found for model with ID {model_id!r}.")

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mltrail import errors
 from mltrail.entities import LifecycleStage
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 from mltrail.store.tracking.base import DeletedExperiment, DeletedRun, now_ms
 from mltrail.store.tracking.sql import _experiments, _runs
 from mltrail.store.tracking.sql import tables as tbl
@@ -61,9 +61,8 @@ def purge_run(conn: Connection, run_id: str) -> None:
     """Delete a soft-deleted run and all its rows (INVALID_PARAMETER_VALUE for an active one)."""
     found = _runs.row(conn, run_id, lock=True)
     if found.lifecycle_stage != LifecycleStage.DELETED:
-        raise MltrailError(
-            f"Run {run_id} is not in `deleted` lifecycle stage. Only runs in `deleted` lifecycle stage can be purged.",
-            INVALID_PARAMETER_VALUE,
+        raise errors.invalid(
+            f"Run {run_id} is not in `deleted` lifecycle stage. Only runs in `deleted` lifecycle stage can be purged."
         )
     _purge_runs(conn, [run_id])
 
@@ -92,17 +91,13 @@ def purge_experiment(conn: Connection, experiment_id: str) -> None:
     found = _experiments.row(conn, experiment_id, lock=True)
     exp_id = found.experiment_id
     if found.lifecycle_stage != LifecycleStage.DELETED:
-        raise MltrailError(
+        raise errors.invalid(
             f"Experiment {exp_id} is not in `deleted` lifecycle stage. Only experiments in `deleted` "
-            "lifecycle stage can be purged.",
-            INVALID_PARAMETER_VALUE,
+            "lifecycle stage can be purged."
         )
     left = conn.execute(sa.select(sa.func.count()).where(runs.c.experiment_id == exp_id)).scalar_one()
     if left:
-        raise MltrailError(
-            f"Experiment {exp_id} still has {left} run(s); purge them before the experiment.",
-            INVALID_PARAMETER_VALUE,
-        )
+        raise errors.invalid(f"Experiment {exp_id} still has {left} run(s); purge them before the experiment.")
     ds_ids = sa.select(tbl.datasets.c.dataset_uuid).where(tbl.datasets.c.experiment_id == exp_id).scalar_subquery()
     ds_inputs = sa.select(inputs.c.input_uuid).where(inputs.c.source_type == "DATASET", inputs.c.source_id.in_(ds_ids))
     conn.execute(input_tags.delete().where(input_tags.c.input_uuid.in_(ds_inputs.scalar_subquery())))

@@ -12,8 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from mltrail import errors
 from mltrail.entities import LifecycleStage, Metric, Param, Run, RunData, RunInfo, RunStatus, RunTag
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail.errors import MltrailError
 from mltrail.store.sql.dialect import Dialect
 from mltrail.store.tracking.base import now_ms
 from mltrail.store.tracking.sql import _experiments, _load, _logged_models, _metrics
@@ -34,22 +35,18 @@ _RUN_BY_ID_LOCKED = _RUN_BY_ID.with_for_update()
 
 def not_found(run_id: str) -> MltrailError:
     """RESOURCE_DOES_NOT_EXIST for a run id."""
-    return MltrailError(f"Run with id={run_id} not found", RESOURCE_DOES_NOT_EXIST)
+    return errors.not_found(f"Run with id={run_id} not found")
 
 
 def inactive(run_id: str, stage: str) -> MltrailError:
     """INVALID_PARAMETER_VALUE for a write to a deleted run."""
-    return MltrailError(
-        f"The run {run_id} must be in the 'active' state. Current state is {stage}.", INVALID_PARAMETER_VALUE
-    )
+    return errors.invalid(f"The run {run_id} must be in the 'active' state. Current state is {stage}.")
 
 
 def check_name(name: str) -> None:
     """Reject a run name over :data:`MAX_RUN_NAME_LENGTH` characters."""
     if len(name) > MAX_RUN_NAME_LENGTH:
-        raise MltrailError(
-            f"'run_name' exceeds the maximum length of {MAX_RUN_NAME_LENGTH} characters", INVALID_PARAMETER_VALUE
-        )
+        raise errors.invalid(f"'run_name' exceeds the maximum length of {MAX_RUN_NAME_LENGTH} characters")
 
 
 def row(conn: Connection, run_id: str, lock: bool = False) -> Row[Any]:
@@ -85,10 +82,9 @@ def name_and_tags(tags: Sequence[RunTag], run_name: str | None) -> tuple[str, di
     tag_values = {t.key: t.value for t in (validate_tag(t, f"tags[{i}]") for i, t in enumerate(tags or ()))}
     name_tag = tag_values.get(RUN_NAME_TAG)
     if run_name and name_tag and run_name != name_tag:
-        raise MltrailError(
+        raise errors.invalid(
             "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
-            f"different values (run_name='{run_name}', mlflow.runName='{name_tag}').",
-            INVALID_PARAMETER_VALUE,
+            f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
         )
     name = run_name or name_tag or random_name()
     check_name(name)
@@ -212,10 +208,9 @@ def _write_params(conn: Connection, run_id: str, new: Sequence[Param]) -> None:
     )
     for p in new:
         if p.key in existing and existing[p.key] != p.value:
-            raise MltrailError(
+            raise errors.invalid(
                 f"Changing param values is not allowed. Param with key='{p.key}' was already logged with "
-                f"value='{existing[p.key]}' for run ID='{run_id}'. Attempted logging new value '{p.value}'.",
-                INVALID_PARAMETER_VALUE,
+                f"value='{existing[p.key]}' for run ID='{run_id}'. Attempted logging new value '{p.value}'."
             )
     rows = [{"run_uuid": run_id, "key": p.key, "value": p.value} for p in new if p.key not in existing]
     if rows:
@@ -245,7 +240,7 @@ def delete_tag(conn: Connection, run_id: str, key: str) -> None:
     active_row(conn, run_id)
     result = conn.execute(tbl.tags.delete().where(tbl.tags.c.run_uuid == run_id, tbl.tags.c.key == key))
     if result.rowcount == 0:
-        raise MltrailError(f"No tag with name: {key} in run with id {run_id}", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"No tag with name: {key} in run with id {run_id}")
     if key == PARENT_RUN_ID_TAG:
         conn.execute(runs.update().where(runs.c.run_uuid == run_id).values(parent_run_id=None))
 

@@ -18,8 +18,9 @@ from sqlalchemy.dialects.postgresql import psycopg as _psycopg_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from mltrail import errors
 from mltrail.entities import DATASET_CONTEXT_TAG, LoggedModelStatus, ViewType
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail.errors import MltrailError
 from mltrail.search.ast import Comparison, Identifier, OrderBy
 from mltrail.search.grammar import parse_filter, parse_order_by
 from mltrail.search.targets import EXPERIMENTS, LOGGED_MODELS, RUNS
@@ -141,7 +142,7 @@ def _run_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
         return _dataset_filter(c, dialect)
     column = _RUN_ATTRIBUTES.get(ident.key)
     if column is None:
-        raise MltrailError(f"Invalid attribute key '{ident.key}' specified.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid attribute key '{ident.key}' specified.")
     if ident.key in ("start_time", "end_time"):
         return compare_number(column, c.comparator, c.value)
     return compare_string(column, c, dialect)
@@ -159,7 +160,7 @@ def _dataset_filter(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
     elif key in ("name", "digest"):
         column = datasets.c[key]
     else:
-        raise MltrailError(f"Invalid dataset key '{key}' specified.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid dataset key '{key}' specified.")
     return (
         sa.select(sa.literal(1))
         .select_from(source)
@@ -456,7 +457,7 @@ def _model_leaf(c: Comparison, dialect: Dialect) -> ColumnElement[bool]:
         return sa.exists().where(table.c.model_id == logged_models.c.model_id, table.c[key_col] == ident.key, condition)
     column = _MODEL_ATTRIBUTES.get(ident.key)
     if column is None:
-        raise MltrailError(f"Invalid attribute key '{ident.key}' specified.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid attribute key '{ident.key}' specified.")
     if ident.key in ("creation_timestamp", "last_updated_timestamp", "creation_time"):
         return compare_number(column, c.comparator, c.value)
     if ident.key == "experiment_id":
@@ -495,9 +496,7 @@ def logged_models_query(
         for item in dataset_filters:
             name = item.get("dataset_name")
             if not name:
-                raise MltrailError(
-                    "`dataset_name` in the `datasets` clause must be specified.", INVALID_PARAMETER_VALUE
-                )
+                raise errors.invalid("`dataset_name` in the `datasets` clause must be specified.")
             where = [m.c.model_id == logged_models.c.model_id, m.c.dataset_name == name]
             if item.get("dataset_digest"):
                 where.append(m.c.dataset_digest == item["dataset_digest"])
@@ -513,7 +512,7 @@ def logged_models_query(
         )
         field = fields.get("field_name")
         if not field:
-            raise MltrailError("`field_name` in the `order_by` clause must be specified.", INVALID_PARAMETER_VALUE)
+            raise errors.invalid("`field_name` in the `order_by` clause must be specified.")
         ascending = True if fields.get("ascending") is None else bool(fields.get("ascending"))
         if field.startswith("metrics."):
             value = _latest_model_metric(
@@ -522,7 +521,7 @@ def logged_models_query(
         else:
             column = _MODEL_ATTRIBUTES.get(field.removesuffix("_ms"))
             if column is None:
-                raise MltrailError(f"Invalid order by field name: {field}", INVALID_PARAMETER_VALUE)
+                raise errors.invalid(f"Invalid order by field name: {field}")
             value = column
             present.add(column.name)
         order.extend(_nulls_last(value, ascending))

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
+from mltrail import errors
 from mltrail.entities import (
     DatasetInput,
     DatasetSummary,
@@ -37,7 +38,6 @@ from mltrail.entities import (
     RunTag,
     ViewType,
 )
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 from mltrail.search.paging import decode_page_token, encode_page_token, validate_max_results
 from mltrail.store.sql.database import Database
 from mltrail.store.sql.dialect import Dialect
@@ -281,9 +281,8 @@ class SqlTrackingStore(TrackingStore):
         if max_results is not None and (
             isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
         ):
-            raise MltrailError(
-                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer",
-                INVALID_PARAMETER_VALUE,
+            raise errors.invalid(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
             )
         offset = decode_page_token(page_token)
 
@@ -303,14 +302,12 @@ class SqlTrackingStore(TrackingStore):
     ) -> list[Metric]:
         """Evenly sampled points per run (always keeping each run's min and max step), with ``run_id`` set."""
         if (start_step is None) != (end_step is None):
-            raise MltrailError(
-                "Both start_step and end_step must be provided together, or neither should be provided.",
-                INVALID_PARAMETER_VALUE,
+            raise errors.invalid(
+                "Both start_step and end_step must be provided together, or neither should be provided."
             )
         if start_step is not None and end_step is not None and start_step > end_step:
-            raise MltrailError(
-                f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}.",
-                INVALID_PARAMETER_VALUE,
+            raise errors.invalid(
+                f"end_step must be greater than start_step. Found start_step={start_step} and end_step={end_step}."
             )
         most = max(1, int(max_results))
 
