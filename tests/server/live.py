@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from mltrail.server.run import ServerSettings, build_app, prepare
+from mltrail.server.run import ServerSettings, build_app, prepare, uvicorn_protocol_settings
 
 
 def free_port() -> int:
@@ -39,7 +39,10 @@ def live_server(tmp_path: Path, backend_store_uri: str | None = None, **settings
     ).resolved()
     prepare(config_settings)
     app = build_app(config_settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **uvicorn_protocol_settings()
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -78,8 +78,14 @@ Per target (see :mod:`mltrail.search.targets`), ``kind: keys -> comparators -> v
       ``creation_timestamp_ms``, ``last_updated_timestamp_ms``) -> numeric comparators -> ``int``/``float``.
     - order_by: attributes and metrics. Tie-breaks ``creation_timestamp DESC``, ``model_id ASC``.
 
+Limits, checked before any SQL is built (so a database never sees a statement it cannot run): a filter has at most
+:data:`MAX_FILTER_LENGTH` characters and :data:`MAX_COMPARISONS` comparisons, a ``LIKE``/``ILIKE`` pattern at most
+:data:`MAX_LIKE_PATTERN_LENGTH` characters (SQLite refuses patterns over 50,000 bytes), ``order_by`` at most
+:data:`MAX_ORDER_BY_CLAUSES` clauses; no text may hold a NUL character (PostgreSQL text cannot).
+
 Every error is :class:`~mltrail.errors.MltrailError` with ``INVALID_PARAMETER_VALUE``; messages follow
-MLflow's wording and end with where the problem is (``at character N of '<filter>'``).
+MLflow's wording and end with where the problem is (``at character N of '<filter>'``; a filter over
+1,000 characters is shown cut short).
 """
 
 from __future__ import annotations
@@ -104,6 +110,10 @@ from mltrail.search.targets import (
 __all__ = [
     "EXPERIMENTS",
     "LOGGED_MODELS",
+    "MAX_COMPARISONS",
+    "MAX_FILTER_LENGTH",
+    "MAX_LIKE_PATTERN_LENGTH",
+    "MAX_ORDER_BY_CLAUSES",
     "MODEL_VERSIONS",
     "REGISTERED_MODELS",
     "RUNS",
@@ -111,6 +121,16 @@ __all__ = [
     "parse_filter",
     "parse_order_by",
 ]
+
+#: Longest filter accepted, in characters (an ``IN`` list of ~1,800 run ids fits).
+MAX_FILTER_LENGTH = 65536
+#: Most comparisons in one filter: SQLite refuses expression trees deeper than 1,000 (each ``OR`` adds levels).
+MAX_COMPARISONS = 200
+#: Longest ``LIKE``/``ILIKE`` pattern, in characters: 4 bytes each stays under SQLite's 50,000-byte limit.
+MAX_LIKE_PATTERN_LENGTH = 10000
+#: Most ``order_by`` clauses in one search: each key may be a join, and MariaDB joins at most 61 tables.
+MAX_ORDER_BY_CLAUSES = 20
+_MAX_SHOWN = 1000
 
 _WS = re.compile(r"\s*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -142,12 +162,14 @@ class _Parser:
         self.what = what
         self.pos = 0
         self.depth = 0
+        self.comparisons = 0
         self.order_by = what != "filter"
+        self.shown = text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "..."
 
     # ---------------------------------------------------------------- errors
 
     def _where(self, pos: int) -> str:
-        return f"at character {pos + 1} of {self.what} '{self.text}'"
+        return f"at character {pos + 1} of {self.what} '{self.shown}'"
 
     def fail(self, message: str, pos: int) -> NoReturn:
         """A semantic error: MLflow's message, then where."""
@@ -157,7 +179,7 @@ class _Parser:
         """A syntax error: what was expected and where."""
         pos = self.pos if pos is None else pos
         raise MltrailError(
-            f"Error on parsing {self.what} '{self.text}': {detail} at character {pos + 1}",
+            f"Error on parsing {self.what} '{self.shown}': {detail} at character {pos + 1}",
             INVALID_PARAMETER_VALUE,
         )
 
@@ -254,6 +276,9 @@ class _Parser:
 
     def parse_comparison(self) -> Comparison:
         start = self.skip()
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            self.fail(f"The filter has more than {MAX_COMPARISONS} comparisons; split the search", start)
         identifier = self.parse_operand()
         operand_text = self.text[start : self.pos]
         comparator_pos = self.skip()
@@ -270,7 +295,14 @@ class _Parser:
         if comparator in LIST_COMPARATORS:
             value: Value = self.parse_list(identifier)
         else:
+            value_pos = self.skip()
             value = self.parse_value(identifier)
+            if comparator in ("LIKE", "ILIKE") and isinstance(value, str) and len(value) > MAX_LIKE_PATTERN_LENGTH:
+                self.fail(
+                    f"The {comparator} pattern has {len(value)} characters; at most {MAX_LIKE_PATTERN_LENGTH} "
+                    "are allowed",
+                    value_pos,
+                )
         return Comparison(identifier, cast(Comparator, comparator), value)
 
     def parse_comparator(self, operand_text: str) -> str:
@@ -511,6 +543,11 @@ def _combine(node: type[And] | type[Or], clauses: list[Expr]) -> Expr:
     return node(tuple(flat))
 
 
+def _check_no_nul(text: str, what: str) -> None:
+    if "\x00" in text:
+        raise MltrailError(f"Invalid {what}: text cannot contain NUL (\\u0000) characters", INVALID_PARAMETER_VALUE)
+
+
 def _describe(identifier: Identifier) -> str:
     if identifier.aggregate:
         return f"{identifier.aggregate}(metric '{identifier.key}')"
@@ -531,13 +568,19 @@ def parse_filter(filter_string: str | None, target: SearchTarget) -> Expr | None
 
     Raises:
         MltrailError: ``INVALID_PARAMETER_VALUE`` for a syntax error, an unknown prefix or attribute, a
-            comparator the identifier does not take, a value of the wrong type, an empty ``IN`` list or
-            unbalanced parentheses; the message says where.
+            comparator the identifier does not take, a value of the wrong type, an empty ``IN`` list,
+            unbalanced parentheses, or a filter over the limits above; the message says where.
     """
     if filter_string is None:
         return None
     if not isinstance(filter_string, str):
         raise MltrailError(f"Invalid filter {filter_string!r}: expected a string", INVALID_PARAMETER_VALUE)
+    if len(filter_string) > MAX_FILTER_LENGTH:
+        raise MltrailError(
+            f"The filter is too long: {len(filter_string)} characters, at most {MAX_FILTER_LENGTH} are allowed",
+            INVALID_PARAMETER_VALUE,
+        )
+    _check_no_nul(filter_string, "filter")
     if not filter_string.strip():
         return None
     parser = _Parser(filter_string, target, "filter")
@@ -571,13 +614,25 @@ def parse_order_by(order_by: Sequence[str] | None, target: SearchTarget) -> list
 
     Raises:
         MltrailError: ``INVALID_PARAMETER_VALUE`` for a clause that does not parse, an unknown key, an entity
-            kind the target cannot sort by, a direction other than ASC/DESC, or a field given twice.
+            kind the target cannot sort by, a direction other than ASC/DESC, a field given twice, or more than
+            :data:`MAX_ORDER_BY_CLAUSES` clauses.
     """
     result: list[OrderBy] = []
     seen: set[Identifier] = set()
+    if order_by is not None and len(order_by) > MAX_ORDER_BY_CLAUSES:
+        raise MltrailError(
+            f"Too many order_by clauses: {len(order_by)}, at most {MAX_ORDER_BY_CLAUSES} are allowed",
+            INVALID_PARAMETER_VALUE,
+        )
     for clause in order_by or ():
         if not isinstance(clause, str) or not clause.strip():
             raise MltrailError(f"Invalid order_by clause '{clause}'. Could not be parsed.", INVALID_PARAMETER_VALUE)
+        if len(clause) > MAX_FILTER_LENGTH:
+            raise MltrailError(
+                f"The order_by clause is too long: {len(clause)} characters, at most {MAX_FILTER_LENGTH}",
+                INVALID_PARAMETER_VALUE,
+            )
+        _check_no_nul(clause, "order_by clause")
         parser = _Parser(clause, target, "order_by clause")
         start = parser.skip()
         identifier = parser.parse_operand()

@@ -16,6 +16,9 @@ from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 __all__ = ["decode_page_token", "encode_page_token", "validate_max_results"]
 
 _MAX_TOKEN_LENGTH = 4096
+#: The largest offset a token may carry: far beyond any table, and ``offset + page size`` still fits the int64
+#: that databases compare it with (a forged ``{"offset": 2**63}`` would otherwise overflow in the SQL driver).
+MAX_OFFSET = 2**62
 
 
 def encode_page_token(offset: int) -> str:
@@ -54,7 +57,7 @@ def decode_page_token(token: str | bytes | None) -> int:
 
     Raises:
         MltrailError: ``INVALID_PARAMETER_VALUE`` when the token is not base64, not JSON, or has no
-            non-negative integer ``offset``.
+            integer ``offset`` between 0 and :data:`MAX_OFFSET`.
     """
     if token is None or token in ("", b""):
         return 0
@@ -72,7 +75,7 @@ def decode_page_token(token: str | bytes | None) -> int:
     offset = parsed.get("offset") if isinstance(parsed, dict) else None
     if isinstance(offset, str) and offset.strip().isdigit():
         offset = int(offset)
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
         raise MltrailError(f"Invalid page token, parsed value={parsed!r}", INVALID_PARAMETER_VALUE)
     return offset
 

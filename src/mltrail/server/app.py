@@ -23,7 +23,7 @@ from mltrail.server.middleware import (
     SecurityHeadersMiddleware,
     cors_middleware,
 )
-from mltrail.server.protocol import check_json_content_type, dumps, parse_body, parse_query
+from mltrail.server.protocol import check_json_content_type, check_text, dumps, parse_body, parse_query
 
 logger = logging.getLogger("mltrail.server")
 
@@ -47,19 +47,21 @@ def _endpoint_route(endpoint: Endpoint, prefix: str, ctx: ServerContext) -> Rout
     fields = [f for f in endpoint.fields if f.name not in path_params]
 
     async def call(request: Request) -> Response:
+        # Read outside the try: a body over the limit raises from BodyLimitMiddleware's receive wrapper, and that
+        # middleware answers 413 only if the exception reaches it (the catch-all below would make it a 500).
+        body = b"" if request.method == "GET" else await request.body()
         try:
             if request.method == "GET":
                 params = parse_query(request.query_params, fields)
             else:
                 if request.method in ("POST", "PUT"):
                     check_json_content_type(request.headers.get("content-type"))
-                body = await request.body()
                 if not body and request.method == "DELETE":
                     params = parse_query(request.query_params, fields)
                 else:
                     params = parse_body(body, fields)
             if path_params:
-                params.update({k: request.path_params[k] for k in path_params})
+                params.update({k: check_text(request.path_params[k], k) for k in path_params})
             result = await run_in_threadpool(handler, ctx, params)
             return json_response(result)
         except MltrailError as error:

@@ -11,15 +11,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from mltrail.server.protocol import Field
+from mltrail.errors import INVALID_PARAMETER_VALUE
+from mltrail.server.protocol import Field, dumps
 
 if TYPE_CHECKING:
     from mltrail.server.context import ServerContext
 
 Handler = Callable[["ServerContext", dict[str, Any]], "dict[str, Any] | None"]
+
+#: The longest URL (path and query string) served, as httptools' parser allows: longer ones get a JSON 414.
+MAX_URL_BYTES = 65535
+
+
+def url_too_long_message(length: int) -> str:
+    """The message for a URL over :data:`MAX_URL_BYTES`."""
+    return (
+        f"The request URL is too long ({length} bytes; at most {MAX_URL_BYTES}). "
+        "Send large requests as a JSON body with POST."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +126,13 @@ class ExactPathRouter(Router):
         return False
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Dispatch a request: plain paths by dictionary, the rest as Starlette does."""
+        """Dispatch a request: plain paths by dictionary, the rest as Starlette does; an over-long URL gets 414."""
+        if scope["type"] == "http":
+            url_length = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+            if url_length > MAX_URL_BYTES:  # parsers differ (h11 reads ~1 MiB, httptools 64 KiB): one answer
+                error = {"error_code": INVALID_PARAMETER_VALUE, "message": url_too_long_message(url_length)}
+                await Response(dumps(error), status_code=414, media_type="application/json")(scope, receive, send)
+                return
         if scope["type"] == "http" and not scope.get("root_path"):
             route = self._exact.get((scope["path"], scope["method"]))
             if route is not None:

@@ -7,6 +7,7 @@ import os
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -82,6 +83,17 @@ def prepare(settings: ServerSettings) -> None:
     ServerContext(settings.backend_store_uri, settings.artifacts_destination).tracking_store  # noqa: B018
 
 
+def uvicorn_protocol_settings() -> dict[str, Any]:
+    """``uvicorn.Config`` settings for the HTTP layer.
+
+    MLflow's JSON error body for requests uvicorn's parser refuses itself, and h11 (used when httptools is absent)
+    buffering a long query string instead of refusing it at 16 KiB.
+    """
+    from mltrail.server.http_protocol import H11_MAX_INCOMPLETE_EVENT_SIZE, HTTP_PROTOCOL
+
+    return {"http": HTTP_PROTOCOL, "h11_max_incomplete_event_size": H11_MAX_INCOMPLETE_EVENT_SIZE}
+
+
 def serve(settings: ServerSettings) -> None:
     """Run the server in the foreground until interrupted."""
     import uvicorn
@@ -106,6 +118,7 @@ def serve(settings: ServerSettings) -> None:
         access_log=False,
         timeout_keep_alive=30,
         server_header=False,
+        **uvicorn_protocol_settings(),
     )
     server = uvicorn.Server(config)
     if settings.workers > 1:

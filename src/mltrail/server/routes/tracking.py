@@ -325,16 +325,23 @@ def log_model(ctx: ServerContext, p: dict[str, Any]) -> None:
     """Legacy: append a model's description to the run's ``mlflow.log-model.history`` tag."""
     try:
         model = json.loads(p["model_json"])
-    except ValueError:
+    except (ValueError, RecursionError):
         raise MltrailError.invalid_parameter_value("Malformed model info. \n model_json is not valid JSON") from None
+    if not isinstance(model, dict):
+        raise MltrailError.invalid_parameter_value("Malformed model info. \n model_json is not a JSON object")
     missing = [k for k in ("artifact_path", "flavors", "utc_time_created", "run_id") if k not in model]
     if missing:
         raise MltrailError.invalid_parameter_value(f"Model json is missing mandatory fields: {missing}")
     store = ctx.tracking_store
     run = store.get_run(p["run_id"])
-    history = json.loads(run.data.tags.get("mlflow.log-model.history", "[]"))
-    model.get("flavors", {}).get("python_function", {}).pop("config", None)
-    history.append(model)
+    try:
+        history = json.loads(run.data.tags.get("mlflow.log-model.history", "[]"))
+    except ValueError:  # the tag was set to something else by hand: start the history afresh
+        history = []
+    flavors = model["flavors"]
+    if isinstance(flavors, dict) and isinstance(flavors.get("python_function"), dict):
+        flavors["python_function"].pop("config", None)
+    history = [*history, model] if isinstance(history, list) else [model]
     store.set_tag(p["run_id"], RunTag("mlflow.log-model.history", json.dumps(history)))
 
 

@@ -20,7 +20,9 @@ from mltrail.store.tracking.validation import (
     exceeds_maximum_length,
     invalid_value,
     missing_value,
+    validate_int64,
     validate_key_name,
+    validate_text,
 )
 
 MAX_REGISTRY_TAG_KEY_LENGTH = 250
@@ -59,17 +61,25 @@ def validate_model_name(name: object, path: str = "name") -> str:
         )
     if len(name) > MAX_MODEL_NAME_LENGTH:
         raise _invalid(exceeds_maximum_length(path, MAX_MODEL_NAME_LENGTH))
+    validate_text(name, path)
     return name
 
 
 def validate_version(version: object) -> int:
-    """A version number (``"3"`` or ``3``) as an int."""
+    """A version number (``"3"`` or ``3``, within int64) as an int."""
     try:
         if isinstance(version, bool):
             raise ValueError(version)
-        return int(str(version).strip())
+        number = int(str(version).strip())
     except ValueError:
         raise _invalid(f"Parameter 'version' must be an integer, got '{version}'.") from None
+    validate_int64(number, "version")
+    return number
+
+
+def validate_description(description: object, path: str = "description") -> None:
+    """A description: any text without NUL characters (``None`` clears it)."""
+    validate_text(description, path)
 
 
 def validate_tag(key: object, value: object) -> None:
@@ -82,6 +92,7 @@ def validate_tag(key: object, value: object) -> None:
         raise _invalid(exceeds_maximum_length("key", MAX_REGISTRY_TAG_KEY_LENGTH))
     if len(str(value)) > MAX_REGISTRY_TAG_VALUE_LENGTH:
         raise _invalid(exceeds_maximum_length("value", MAX_REGISTRY_TAG_VALUE_LENGTH))
+    validate_text(value, "value")
 
 
 def validate_alias(alias: object) -> str:

@@ -3,6 +3,10 @@
 Every check raises :class:`~mltrail.errors.MltrailError` with ``INVALID_PARAMETER_VALUE`` and the same message
 MLflow's ``mlflow/utils/validation.py`` produces, so clients that match on messages keep working. Long param and
 tag values are truncated with a warning, as MLflow does by default (``MLFLOW_TRUNCATE_LONG_VALUES=true``).
+
+Beyond MLflow, what no database can store is refused here too, so every store and every client path gets the same
+message: integers outside int64 (:func:`validate_int64`) and text with a NUL character (:func:`validate_text`;
+PostgreSQL text cannot hold one).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from mltrail import errors
 from mltrail.entities import DatasetInput, ExperimentTag, Metric, Param, RunTag
 from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 
@@ -38,6 +43,10 @@ MAX_DATASET_SOURCE_SIZE = 65535
 MAX_DATASET_PROFILE_SIZE = 16777215
 MAX_INPUT_TAG_KEY_SIZE = 255
 MAX_INPUT_TAG_VALUE_SIZE = 500
+#: The range of MLflow's int64 fields (timestamps, steps), which is what the databases' BIGINT columns hold.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_FLOAT_INT_LIMIT = 2**1023  # integer metric values must convert to a double
 
 _RUN_ID_REGEX = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 _EXPERIMENT_ID_REGEX = re.compile(r"^[a-zA-Z0-9][\w\-]{0,63}$")
@@ -81,6 +90,48 @@ def missing_value(path: str) -> str:
 def exceeds_maximum_length(path: str, limit: int) -> str:
     """MLflow's message for a value over its length limit."""
     return f"'{path}' exceeds the maximum length of {limit} characters"
+
+
+def validate_text(value: Any, path: str) -> None:
+    """Refuse text with a NUL character, which PostgreSQL cannot store (other databases would, but differently).
+
+    Args:
+        value: the text; anything that is not a ``str`` is left to the other checks.
+        path: the request path for the message (``name``, ``params[0].value``).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE.
+    """
+    if isinstance(value, str) and "\x00" in value:
+        raise errors.invalid(invalid_value(path, value, "text cannot contain NUL (\\u0000) characters."))
+
+
+def validate_int64(value: Any, path: str) -> None:
+    """Refuse an integer outside int64, which the databases' BIGINT columns cannot hold.
+
+    Args:
+        value: the integer; ``None`` and non-integers are left to the other checks.
+        path: the request path for the message (``start_time``).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE.
+    """
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise errors.invalid(invalid_value(path, value, "Value must be a 64-bit integer."))
+
+
+def validate_older_than_ms(older_than_ms: Any) -> None:
+    """Check a garbage-collection age: ``None`` or a non-negative int64 number of milliseconds.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE.
+    """
+    if older_than_ms is not None and not (
+        isinstance(older_than_ms, int) and not isinstance(older_than_ms, bool) and 0 <= older_than_ms <= INT64_MAX
+    ):
+        raise errors.invalid(
+            invalid_value("older_than_ms", older_than_ms, "it must be a non-negative number of milliseconds.")
+        )
 
 
 def _join_path(current: str, value: str) -> str:
@@ -167,7 +218,7 @@ def _is_numeric(value: Any) -> bool:
 
 
 def validate_metric(metric: Metric, path: str = "") -> None:
-    """Check one metric point: key, numeric (not bool) value, timestamp >= 0, integer step.
+    """Check one metric point: key, numeric (not bool) value, timestamp in [0, 2^63 - 1], int64 step.
 
     Raises:
         MltrailError: INVALID_PARAMETER_VALUE with MLflow's message.
@@ -175,10 +226,11 @@ def validate_metric(metric: Metric, path: str = "") -> None:
     key, value, timestamp, step = metric.key, metric.value, metric.timestamp, metric.step
     if (  # the common case, checked cheaply
         type(key) is str
-        and type(value) in (float, int)
+        and (type(value) is float or (type(value) is int and -_FLOAT_INT_LIMIT < value < _FLOAT_INT_LIMIT))
         and type(timestamp) is int
-        and timestamp >= 0
+        and 0 <= timestamp <= INT64_MAX
         and type(step) is int
+        and INT64_MIN <= step <= INT64_MAX
         and len(key) <= MAX_ENTITY_KEY_LENGTH
         and _key_problem(key) is None
     ):
@@ -189,7 +241,7 @@ def validate_metric(metric: Metric, path: str = "") -> None:
     validate_key_name(key, name_path)
     if value is None:
         raise _invalid(missing_value(_join_path(path, "value")))
-    if not _is_numeric(value):
+    if not _is_numeric(value) or (isinstance(value, int) and not -_FLOAT_INT_LIMIT < value < _FLOAT_INT_LIMIT):
         raise _invalid(
             invalid_value(
                 _join_path(path, "value"),
@@ -197,7 +249,7 @@ def validate_metric(metric: Metric, path: str = "") -> None:
                 f"(timestamp={timestamp}). Please specify value as a valid double (64-bit floating point)",
             )
         )
-    if not _is_numeric(timestamp) or timestamp < 0:
+    if not _is_numeric(timestamp) or not 0 <= timestamp <= INT64_MAX:
         raise _invalid(
             invalid_value(
                 _join_path(path, "timestamp"),
@@ -205,7 +257,11 @@ def validate_metric(metric: Metric, path: str = "") -> None:
                 f"metric '{key}' (value={value}). Timestamp must be a nonnegative long (64-bit integer) ",
             )
         )
-    if not _is_numeric(step) or (isinstance(step, float) and not math.isfinite(step)):
+    if (
+        not _is_numeric(step)
+        or (isinstance(step, float) and not math.isfinite(step))
+        or not INT64_MIN <= step <= INT64_MAX
+    ):
         raise _invalid(
             invalid_value(
                 _join_path(path, "step"),
@@ -225,6 +281,7 @@ def validate_param(param: Param, path: str = "") -> Param:
     validate_key_name(param.key, _join_path(path, "key"))
     validate_length("Param key", MAX_ENTITY_KEY_LENGTH, param.key)
     value = "" if param.value is None else str(param.value)
+    validate_text(value, _join_path(path, "value"))
     truncated = validate_length("Param value", MAX_PARAM_VAL_LENGTH, value, truncate=True)
     return param if truncated == param.value else Param(param.key, truncated or "")
 
@@ -239,6 +296,7 @@ def validate_tag(tag: RunTag, path: str = "") -> RunTag:
     validate_key_name(tag.key, key_path, missing_value(key_path))
     validate_length(key_path, MAX_ENTITY_KEY_LENGTH, tag.key)
     value = "" if tag.value is None else str(tag.value)
+    validate_text(value, _join_path(path, "value"))
     truncated = validate_length(_join_path(path, "value"), MAX_TAG_VAL_LENGTH, value, truncate=True)
     return tag if truncated == tag.value else RunTag(tag.key, truncated or "")
 
@@ -252,6 +310,7 @@ def validate_experiment_tag(tag: ExperimentTag) -> None:
     validate_key_name(tag.key, "key", missing_value("key"))
     validate_length("key", MAX_EXPERIMENT_TAG_KEY_LENGTH, tag.key)
     validate_length("value", MAX_EXPERIMENT_TAG_VAL_LENGTH, tag.value)
+    validate_text(tag.value, "value")
 
 
 def validate_experiment_name(name: Any) -> None:
@@ -266,6 +325,7 @@ def validate_experiment_name(name: Any) -> None:
         raise _invalid(f"Invalid experiment name: {name}. Expects a string.")
     if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
         raise _invalid(exceeds_maximum_length("name", MAX_EXPERIMENT_NAME_LENGTH))
+    validate_text(name, "name")
 
 
 def validate_artifact_location(location: str | None) -> None:
@@ -276,6 +336,23 @@ def validate_artifact_location(location: str | None) -> None:
     """
     if location is not None and location.startswith("runs:"):
         raise _invalid(f"Artifact location cannot be a runs:/ URI. Given: '{location}'")
+
+
+def validate_run_fields(
+    user_id: str | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    run_name: str | None = None,
+) -> None:
+    """Check the plain fields of a run being created or updated: int64 times, no NUL in text.
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE.
+    """
+    validate_int64(start_time, "start_time")
+    validate_int64(end_time, "end_time")
+    validate_text(user_id, "user_id")
+    validate_text(run_name, "run_name")
 
 
 def validate_run_id(run_id: Any, path: str = "run_id") -> None:
@@ -373,7 +450,7 @@ def validate_batch(
 
 
 def validate_dataset_inputs(inputs: Sequence[DatasetInput]) -> None:
-    """Check datasets and input tags against MLflow's size limits.
+    """Check datasets and input tags against MLflow's size limits (and for NUL characters).
 
     Raises:
         MltrailError: INVALID_PARAMETER_VALUE.
@@ -395,11 +472,15 @@ def validate_dataset_inputs(inputs: Sequence[DatasetInput]) -> None:
         for field_name, value, limit in limits:
             if value is not None and len(value) > limit:
                 raise _invalid(exceeds_maximum_length(field_name, limit))
+            validate_text(value, field_name)
+        validate_text(ds.source_type, "source_type")
         for tag in item.tags:
             if tag.key is None:
                 raise _invalid("InputTag key cannot be None")
             if tag.value is None:
                 raise _invalid("InputTag value cannot be None")
+            validate_text(tag.key, "key")
+            validate_text(tag.value, "value")
             if len(tag.key) > MAX_INPUT_TAG_KEY_SIZE:
                 raise _invalid(exceeds_maximum_length("key", MAX_INPUT_TAG_KEY_SIZE))
             if len(tag.value) > MAX_INPUT_TAG_VALUE_SIZE:

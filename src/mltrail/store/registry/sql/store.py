@@ -88,6 +88,7 @@ class SqlRegistryStore(RegistryStore):
     ) -> RegisteredModel:
         """Create a registered model (see :class:`RegistryStore`)."""
         v.validate_model_name(name)
+        v.validate_description(description)
         tag_map = {}
         for tag in tags or []:
             v.validate_tag(tag.key, tag.value)
@@ -118,6 +119,7 @@ class SqlRegistryStore(RegistryStore):
         self, name: str, description: str | None, deployment_job_id: str | None = None
     ) -> RegisteredModel:
         """Set a registered model's description (and deployment job id when given)."""
+        v.validate_description(description)
         return self.db.write(lambda conn: _models.update(conn, name, description, deployment_job_id))
 
     def delete_registered_model(self, name: str) -> None:
@@ -187,6 +189,8 @@ class SqlRegistryStore(RegistryStore):
         v.validate_model_name(name)
         if not isinstance(source, str) or not source:
             raise errors.invalid(v.missing_value("source"))
+        for text, path in ((source, "source"), (run_link, "run_link"), (description, "description")):
+            v.validate_text(text, path)
         tag_map = {}
         for tag in tags or []:
             v.validate_tag(tag.key, tag.value)
@@ -216,6 +220,7 @@ class SqlRegistryStore(RegistryStore):
 
     def update_model_version(self, name: str, version: str | int, description: str | None) -> ModelVersion:
         """Set a version's description."""
+        v.validate_description(description)
         return self.db.write(lambda conn: _versions.update(conn, name, version, description))
 
     def transition_model_version_stage(

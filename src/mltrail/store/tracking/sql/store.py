@@ -74,6 +74,8 @@ from mltrail.store.tracking.validation import (
     validate_experiment_name,
     validate_experiment_tag,
     validate_key_name,
+    validate_older_than_ms,
+    validate_run_fields,
     validate_run_id,
 )
 
@@ -192,6 +194,7 @@ class SqlTrackingStore(TrackingStore):
         run_name: str | None,
     ) -> Run:
         """Create a RUNNING run in an active experiment (see :meth:`TrackingStore.create_run`)."""
+        validate_run_fields(user_id=user_id, start_time=start_time, run_name=run_name)
         name, tag_values = _runs.name_and_tags(tags, run_name)
         run_id = uuid.uuid4().hex
         return self.db.write(
@@ -211,6 +214,7 @@ class SqlTrackingStore(TrackingStore):
     ) -> RunInfo:
         """Apply the fields that are given; renaming also sets the ``mlflow.runName`` tag."""
         status = None if run_status is None else RunStatus.parse(run_status)
+        validate_run_fields(end_time=end_time, run_name=run_name)
         if run_name:
             _runs.check_name(run_name)
         return self.db.write(lambda conn: _runs.update_info(conn, self.dialect, run_id, status, end_time, run_name))
@@ -422,11 +426,13 @@ class SqlTrackingStore(TrackingStore):
         self, older_than_ms: int | None = None, experiment_ids: Sequence[str] | None = None
     ) -> list[DeletedRun]:
         """Soft-deleted runs, optionally only those deleted more than ``older_than_ms`` ago."""
+        validate_older_than_ms(older_than_ms)
         exp_ids = None if experiment_ids is None else [parse_experiment_id(e) for e in experiment_ids]
         return self.db.read(lambda conn: _purge.deleted_runs(conn, older_than_ms, exp_ids))
 
     def list_deleted_experiments(self, older_than_ms: int | None = None) -> list[DeletedExperiment]:
         """Soft-deleted experiments, optionally only those deleted more than ``older_than_ms`` ago."""
+        validate_older_than_ms(older_than_ms)
         return self.db.read(lambda conn: _purge.deleted_experiments(conn, older_than_ms))
 
     def purge_run(self, run_id: str) -> None:
