@@ -10,8 +10,9 @@ experiment, a run with a metric, a registered model with a version, a logged mod
 handlers and stores with real entities and odd values (steps at the int64 bounds, NUL in tag values, ...); it may
 also delete or rename them, which is fine.
 
-Bounded and reproducible: a fixed number of examples per operation, derandomized, no example database on disk
-(so the run is the same every time, and nothing is written outside ``tmp_path``). For a longer local hunt,
+Bounded and reproducible: a fixed number of examples per operation (about 1.5 minutes on a 2-core machine),
+derandomized, no example database on disk, so the run is the same every time; the server's files live under
+``tmp_path`` and Hypothesis' caches in a temporary folder removed afterwards. For a longer local hunt,
 ``MLTRAIL_FUZZ_EXAMPLES`` raises the number of examples and ``MLTRAIL_FUZZ_STORE_URI`` points the server at
 another (empty) database, e.g. ``postgresql://postgres@127.0.0.1:5432/fuzz``.
 """
@@ -20,10 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import hypothesis
+import hypothesis.configuration
 import pytest
 import requests
 import schemathesis
@@ -47,8 +51,13 @@ MAX_EXAMPLES = int(os.environ.get("MLTRAIL_FUZZ_EXAMPLES", "100"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-#: The document the server serves at /openapi.json (built in-process, so pytest can collect one test per operation;
-#: ``test_served_document_is_the_fuzzed_one`` checks that the live server serves this very document).
+#: Hypothesis keeps caches (constants, unicode data) in ``.hypothesis`` under the working directory, some of them
+#: written while this module is collected: point it at a temporary folder first (removed after the module).
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="mltrail-fuzz-hypothesis-")
+hypothesis.configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+
+#: The document the server serves at /openapi.json, built in-process so that pytest can parametrize over its
+#: operations at collection (``test_served_document_is_the_fuzzed_one`` checks the live server serves this one).
 schema = schemathesis.openapi.from_dict(
     openapi_document(), config=schemathesis.Config.from_dict({"generation": {"mode": "all", "database": "none"}})
 )
@@ -106,6 +115,16 @@ def _seed_world(url: str) -> dict[str, Any]:
         "model_id": model_id,
         "source_run_id": run_id,
     }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _hypothesis_home() -> Iterator[None]:
+    """Remove Hypothesis' temporary home (see ``_HYPOTHESIS_HOME``) after this module."""
+    try:
+        yield
+    finally:
+        hypothesis.configuration.set_hypothesis_home_dir(None)
+        shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
