@@ -36,7 +36,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
 from mltrail.search.ast import And, Comparison, Expr, Identifier, Or, OrderBy
 from mltrail.search.targets import SearchTarget
 
@@ -119,7 +119,7 @@ def compare(actual: object, comparator: str, value: object) -> bool:
         return like(text, str(value), ignore_case=comparator == "ILIKE")
     operation = _NUMERIC_OPERATORS.get(comparator)
     if operation is None:
-        raise MltrailError(f"Invalid comparator '{comparator}'", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid comparator '{comparator}'")
     if isinstance(value, str):
         return operation(actual if isinstance(actual, str) else str(actual), value)
     number = _as_number(actual)
@@ -177,7 +177,7 @@ def matches(expr: Expr | None, lookup: Lookup, *, target: SearchTarget | None = 
         return all(matches(clause, lookup, target=target) for clause in expr.clauses)
     if isinstance(expr, Or):
         return any(matches(clause, lookup, target=target) for clause in expr.clauses)
-    raise MltrailError(f"Invalid search expression {expr!r}", INVALID_PARAMETER_VALUE)
+    raise errors.invalid(f"Invalid search expression {expr!r}")
 
 
 class _SortValue:

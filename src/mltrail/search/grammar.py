@@ -94,7 +94,7 @@ import re
 from collections.abc import Sequence
 from typing import NoReturn, cast
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
 from mltrail.search.ast import And, Comparator, Comparison, Expr, Identifier, Or, OrderBy, Value
 from mltrail.search.targets import (
     EXPERIMENTS,
@@ -173,15 +173,12 @@ class _Parser:
 
     def fail(self, message: str, pos: int) -> NoReturn:
         """A semantic error: MLflow's message, then where."""
-        raise MltrailError(f"{message} ({self._where(pos)})", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"{message} ({self._where(pos)})")
 
     def syntax(self, detail: str, pos: int | None = None) -> NoReturn:
         """A syntax error: what was expected and where."""
         pos = self.pos if pos is None else pos
-        raise MltrailError(
-            f"Error on parsing {self.what} '{self.shown}': {detail} at character {pos + 1}",
-            INVALID_PARAMETER_VALUE,
-        )
+        raise errors.invalid(f"Error on parsing {self.what} '{self.shown}': {detail} at character {pos + 1}")
 
     def found(self, pos: int | None = None) -> str:
         """The token at ``pos`` for messages."""
@@ -545,7 +542,7 @@ def _combine(node: type[And] | type[Or], clauses: list[Expr]) -> Expr:
 
 def _check_no_nul(text: str, what: str) -> None:
     if "\x00" in text:
-        raise MltrailError(f"Invalid {what}: text cannot contain NUL (\\u0000) characters", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid {what}: text cannot contain NUL (\\u0000) characters")
 
 
 def _describe(identifier: Identifier) -> str:
@@ -574,11 +571,10 @@ def parse_filter(filter_string: str | None, target: SearchTarget) -> Expr | None
     if filter_string is None:
         return None
     if not isinstance(filter_string, str):
-        raise MltrailError(f"Invalid filter {filter_string!r}: expected a string", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid filter {filter_string!r}: expected a string")
     if len(filter_string) > MAX_FILTER_LENGTH:
-        raise MltrailError(
-            f"The filter is too long: {len(filter_string)} characters, at most {MAX_FILTER_LENGTH} are allowed",
-            INVALID_PARAMETER_VALUE,
+        raise errors.invalid(
+            f"The filter is too long: {len(filter_string)} characters, at most {MAX_FILTER_LENGTH} are allowed"
         )
     _check_no_nul(filter_string, "filter")
     if not filter_string.strip():
@@ -620,17 +616,13 @@ def parse_order_by(order_by: Sequence[str] | None, target: SearchTarget) -> list
     result: list[OrderBy] = []
     seen: set[Identifier] = set()
     if order_by is not None and len(order_by) > MAX_ORDER_BY_CLAUSES:
-        raise MltrailError(
-            f"Too many order_by clauses: {len(order_by)}, at most {MAX_ORDER_BY_CLAUSES} are allowed",
-            INVALID_PARAMETER_VALUE,
-        )
+        raise errors.invalid(f"Too many order_by clauses: {len(order_by)}, at most {MAX_ORDER_BY_CLAUSES} are allowed")
     for clause in order_by or ():
         if not isinstance(clause, str) or not clause.strip():
-            raise MltrailError(f"Invalid order_by clause '{clause}'. Could not be parsed.", INVALID_PARAMETER_VALUE)
+            raise errors.invalid(f"Invalid order_by clause '{clause}'. Could not be parsed.")
         if len(clause) > MAX_FILTER_LENGTH:
-            raise MltrailError(
-                f"The order_by clause is too long: {len(clause)} characters, at most {MAX_FILTER_LENGTH}",
-                INVALID_PARAMETER_VALUE,
+            raise errors.invalid(
+                f"The order_by clause is too long: {len(clause)} characters, at most {MAX_FILTER_LENGTH}"
             )
         _check_no_nul(clause, "order_by clause")
         parser = _Parser(clause, target, "order_by clause")
@@ -653,7 +645,7 @@ def parse_order_by(order_by: Sequence[str] | None, target: SearchTarget) -> list
         if not parser.at_end():
             parser.fail(f"Invalid order_by clause '{clause}'. Could not be parsed.", parser.pos)
         if identifier in seen:
-            raise MltrailError(f"`order_by` contains duplicate fields: {list(order_by or ())}", INVALID_PARAMETER_VALUE)
+            raise errors.invalid(f"`order_by` contains duplicate fields: {list(order_by or ())}")
         seen.add(identifier)
         result.append(OrderBy(identifier, ascending))
     return result

@@ -11,7 +11,7 @@ import binascii
 import json
 from typing import Literal
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
 
 __all__ = ["decode_page_token", "encode_page_token", "validate_max_results"]
 
@@ -34,7 +34,7 @@ def encode_page_token(offset: int) -> str:
         MltrailError: ``INVALID_PARAMETER_VALUE`` if ``offset`` is not a non-negative integer.
     """
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise MltrailError(f"Invalid page offset {offset!r}: expected a non-negative integer", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid page offset {offset!r}: expected a non-negative integer")
     return base64.b64encode(json.dumps({"offset": offset}).encode("utf-8")).decode("ascii")
 
 
@@ -67,16 +67,16 @@ def decode_page_token(token: str | bytes | None) -> int:
             raise ValueError(text)
         decoded = _b64decode(text)
     except (ValueError, TypeError, binascii.Error):
-        raise MltrailError("Invalid page token, could not base64-decode", INVALID_PARAMETER_VALUE) from None
+        raise errors.invalid("Invalid page token, could not base64-decode") from None
     try:
         parsed = json.loads(decoded)
     except ValueError:
-        raise MltrailError(f"Invalid page token, decoded value={decoded!r}", INVALID_PARAMETER_VALUE) from None
+        raise errors.invalid(f"Invalid page token, decoded value={decoded!r}") from None
     offset = parsed.get("offset") if isinstance(parsed, dict) else None
     if isinstance(offset, str) and offset.strip().isdigit():
         offset = int(offset)
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
-        raise MltrailError(f"Invalid page token, parsed value={parsed!r}", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid page token, parsed value={parsed!r}")
     return offset
 
 
@@ -113,7 +113,7 @@ def validate_max_results(
             message = f"Invalid value for {what}. It must be a positive integer, but got {max_results}"
         else:
             message = f"Invalid value {max_results} for parameter '{what}' supplied. It must be a positive integer"
-        raise MltrailError(message, INVALID_PARAMETER_VALUE)
+        raise errors.invalid(message)
     if max_results > maximum:
         if wording == "registry":
             message = (
@@ -121,5 +121,5 @@ def validate_max_results(
             )
         else:
             message = f"Invalid value {max_results} for parameter '{what}' supplied. It must be at most {maximum}"
-        raise MltrailError(message, INVALID_PARAMETER_VALUE)
+        raise errors.invalid(message)
     return max_results

@@ -24,6 +24,7 @@ from mltrail.server.middleware import (
     cors_middleware,
 )
 from mltrail.server.protocol import check_json_content_type, check_text, dumps, parse_body, parse_query
+from mltrail.server.routes import all_endpoints, artifacts, meta, registry, ui
 
 logger = logging.getLogger("mltrail.server")
 
@@ -78,18 +79,6 @@ def endpoint_routes(endpoints: Sequence[Endpoint], ctx: ServerContext) -> list[B
     return [_endpoint_route(e, prefix, ctx) for e in endpoints for prefix in e.prefixes]
 
 
-def all_endpoints() -> list[Endpoint]:
-    """Every JSON endpoint of the server, in declaration order."""
-    from mltrail.server.routes import logged_models, mltrail_ext, registry, tracking
-
-    return [
-        *tracking.table.endpoints,
-        *logged_models.table.endpoints,
-        *mltrail_ext.table.endpoints,
-        *registry.table.endpoints,
-    ]
-
-
 async def _not_found(request: Request, exc: Exception) -> Response:
     return error_response(MltrailError(f"No endpoint {request.method} {request.url.path}", ENDPOINT_NOT_FOUND))
 
@@ -119,7 +108,6 @@ def create_app(
         cors_origins: origins allowed by CORS; none by default.
         max_body_bytes: largest JSON request body; bigger ones get 413. Artifact uploads stream and are exempt.
     """
-    from mltrail.server.routes import artifacts, meta, registry, ui
 
     routes: list[BaseRoute] = [
         *meta.routes(ctx),

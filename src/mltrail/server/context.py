@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.server.uri_policy import ArtifactUriPolicy
 
 if TYPE_CHECKING:
@@ -83,9 +83,7 @@ class ServerContext:
         self.uri_policy.check(artifact_uri)
         if artifact_uri.startswith(PROXY_SCHEME):
             if not self.serve_artifacts:
-                raise MltrailError.invalid_parameter_value(
-                    "This server does not serve artifacts (started with --no-serve-artifacts)."
-                )
+                raise errors.invalid("This server does not serve artifacts (started with --no-serve-artifacts).")
             relative = artifact_uri[len(PROXY_SCHEME) :].lstrip("/")
             return self.proxy_repository, relative
         from mltrail.store.uris import get_artifact_repository

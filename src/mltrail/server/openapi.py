@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from mltrail.server.protocol import Field
+from mltrail.server.routes import all_endpoints
 from mltrail.store.tracking.validation import INT64_MAX, INT64_MIN
 
 _SCHEMAS: dict[str, dict[str, Any]] = {
@@ -72,7 +73,6 @@ def _responses(with_body: bool) -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of every JSON endpoint (each under its first prefix, e.g. ``/api/2.0/mlflow``)."""
     from mltrail import __version__
-    from mltrail.server.app import all_endpoints
 
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in all_endpoints():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from mltrail.errors import MltrailError
+from mltrail import errors
 from mltrail.store.artifacts.base import validate_relative_path
 
 _SCHEME_PREFIX = re.compile(r"^/*[A-Za-z][A-Za-z0-9+.\-]+:")
@@ -36,8 +36,8 @@ def artifact_request_path(path: str | None, *, allow_root: bool = True) -> str:
         for _ in range(3):
             decoded = unquote(decoded)
         if "#" in decoded or _SCHEME_PREFIX.match(decoded):
-            raise MltrailError.invalid_parameter_value("Invalid path")
+            raise errors.invalid("Invalid path")
     relative = validate_relative_path(path)
     if not relative and not allow_root:
-        raise MltrailError.invalid_parameter_value("Invalid path: the artifact root cannot be written or deleted")
+        raise errors.invalid("Invalid path: the artifact root cannot be written or deleted")
     return relative

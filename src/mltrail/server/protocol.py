@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 from mltrail.store.tracking.validation import INT64_MAX, INT64_MIN
 
 try:  # orjson is several times faster; the server extra installs it
@@ -82,11 +83,11 @@ def _invalid(name: str, value: Any, hint: str | None = None) -> MltrailError:
     if len(shown) > _MAX_SHOWN:
         shown = shown[:_MAX_SHOWN] + "..."
     hint = hint if hint is not None else f" Hint: Value was of type '{type(value).__name__}'."
-    return MltrailError(f"Invalid value {shown} for parameter '{name}' supplied:{hint}{_HELP}", INVALID_PARAMETER_VALUE)
+    return errors.invalid(f"Invalid value {shown} for parameter '{name}' supplied:{hint}{_HELP}")
 
 
 def _missing(name: str) -> MltrailError:
-    return MltrailError(f"Missing value for required parameter '{name}'.{_HELP}", INVALID_PARAMETER_VALUE)
+    return errors.invalid(f"Missing value for required parameter '{name}'.{_HELP}")
 
 
 _SPECIAL_FLOATS = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf, "inf": math.inf, "-inf": -math.inf}
@@ -160,7 +161,7 @@ def _coerce(field: Field, value: Any, path: str) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        raise MltrailError(f"Invalid boolean value: {value}, must be 'true' or 'false'.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"Invalid boolean value: {value}, must be 'true' or 'false'.")
     if kind == "enum":
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             return value
@@ -192,7 +193,7 @@ def _parse_object(data: Mapping[str, Any], fields: Sequence[Field], prefix: str 
             camel = _camel(field.name)
             if camel in data:
                 if field.name in data:
-                    raise MltrailError.invalid_parameter_value(
+                    raise errors.invalid(
                         f"Request specifies both '{field.name}' and '{camel}'; provide only one of them."
                     )
                 value = data[camel]
@@ -257,9 +258,9 @@ def decode_json_body(body: bytes) -> dict[str, Any]:
     except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: the stdlib fallback on deep JSON
         if isinstance(exc, RecursionError) or "depth limit" in str(exc):
             raise _too_deep() from None
-        raise MltrailError(f"Malformed JSON request body: {exc}", INVALID_PARAMETER_VALUE) from None
+        raise errors.invalid(f"Malformed JSON request body: {exc}") from None
     if not isinstance(data, dict):
-        raise MltrailError(f"The request body must be a JSON object, not {_json_type(data)}.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"The request body must be a JSON object, not {_json_type(data)}.")
     # Cheap guards first: nesting can only be deep with many brackets, and a NUL is always escaped in JSON.
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _depth(data) > MAX_JSON_DEPTH:
         raise _too_deep()
@@ -279,9 +280,8 @@ def _json_type(value: Any) -> str:
 
 
 def _too_deep() -> MltrailError:
-    return MltrailError(
-        f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} levels of JSON objects and arrays.",
-        INVALID_PARAMETER_VALUE,
+    return errors.invalid(
+        f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} levels of JSON objects and arrays."
     )
 
 
@@ -319,6 +319,6 @@ def _reject_nul(data: Any) -> None:
 def check_json_content_type(content_type: str | None) -> None:
     """MLflow's rule: POST and PUT bodies must be ``application/json``."""
     if content_type is None:
-        raise MltrailError("Bad Request. Content-Type header is missing.", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("Bad Request. Content-Type header is missing.")
     if content_type.split(";")[0].strip().lower() != "application/json":
-        raise MltrailError("Bad Request. Content-Type must be one of ['application/json'].", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("Bad Request. Content-Type must be one of ['application/json'].")

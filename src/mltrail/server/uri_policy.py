@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from mltrail import errors
 from mltrail.errors import MltrailError
 
 #: Object stores a location may name without an allow-list entry (the server opens them with its own
@@ -68,7 +69,7 @@ def _is_within(path: str, root: str) -> bool:
 
 
 def _refused(what: str, uri: str, reason: str) -> MltrailError:
-    return MltrailError.invalid_parameter_value(
+    return errors.invalid(
         f"Invalid {what} '{uri}': {reason}. Locations must be under this server's artifact storage "
         f"(mlflow-artifacts:/, its artifact root) or an object store ({', '.join(sorted(OBJECT_STORE_SCHEMES))}); "
         f"an operator can allow more with {ALLOW_OPTION}."

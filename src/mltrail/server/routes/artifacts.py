@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 from mltrail.server.context import ServerContext
 from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import dumps
@@ -103,11 +104,11 @@ async def stream_file(repo: ArtifactRepository, path: str) -> Response:
         except MltrailError:
             raise
         except Exception:
-            raise MltrailError(f"Artifact '{path}' not found", RESOURCE_DOES_NOT_EXIST) from None
+            raise errors.not_found(f"Artifact '{path}' not found") from None
     if not os.path.exists(local):
-        raise MltrailError(f"File {path} not found", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"File {path} not found")
     if os.path.isdir(local):
-        raise MltrailError(f"The path '{path}' is a directory, not a file", INVALID_PARAMETER_VALUE)
+        raise errors.invalid(f"The path '{path}' is a directory, not a file")
     filename = posixpath.basename(path)
     headers = {
         "Content-Disposition": _content_disposition(filename),
@@ -133,12 +134,12 @@ async def stream_file(repo: ArtifactRepository, path: str) -> Response:
 async def receive_file(repo: ArtifactRepository, path: str, request: Request) -> None:
     """Write the request body to ``path`` chunk by chunk; the file appears only once complete."""
     if not path:
-        raise MltrailError("Invalid path", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("Invalid path")
     local = repo.local_path(path)
     target_dir = os.path.dirname(local) if local else None
     if target_dir is not None:
         if os.path.isdir(local):  # type: ignore[arg-type]
-            raise MltrailError(f"The path '{path}' is a directory", INVALID_PARAMETER_VALUE)
+            raise errors.invalid(f"The path '{path}' is a directory")
         await anyio.to_thread.run_sync(lambda: os.makedirs(target_dir, exist_ok=True))
     fd, tmp_path = tempfile.mkstemp(prefix=".upload-", dir=target_dir)
     try:
@@ -201,7 +202,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         try:
             run_id = request.query_params.get("run_id") or request.query_params.get("run_uuid")
             if not run_id:
-                raise MltrailError("Missing value for required parameter 'run_id'.", INVALID_PARAMETER_VALUE)
+                raise errors.invalid("Missing value for required parameter 'run_id'.")
             path = artifact_request_path(request.query_params.get("path"), allow_root=False)
             run = await run_in_threadpool(ctx.tracking_store.get_run, run_id)
             store, prefix = ctx.repository_for(run.info.artifact_uri)
@@ -214,9 +215,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         try:
             path = request.query_params.get("artifact_file_path")
             if not path:
-                raise MltrailError(
-                    'Request must include the "artifact_file_path" query parameter.', INVALID_PARAMETER_VALUE
-                )
+                raise errors.invalid('Request must include the "artifact_file_path" query parameter.')
             path = artifact_request_path(path, allow_root=False)
             model = await run_in_threadpool(ctx.tracking_store.get_logged_model, request.path_params["model_id"])
             store, prefix = ctx.repository_for(model.artifact_location)

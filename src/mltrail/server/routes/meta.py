@@ -7,6 +7,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mltrail.server.context import ServerContext
+from mltrail.server.openapi import openapi_document
 from mltrail.server.protocol import dumps
 
 #: The MLflow version this server is wire-compatible with; clients gate features on it (>= 3.4 for OTLP).
@@ -38,8 +39,6 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         return Response(dumps(info), media_type="application/json")
 
     async def openapi(request: Request) -> Response:
-        from mltrail.server.openapi import openapi_document
-
         return Response(dumps(openapi_document()), media_type="application/json")
 
     return [

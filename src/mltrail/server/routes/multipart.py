@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 from mltrail.server.context import ServerContext
 from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import decode_json_body, dumps
@@ -37,10 +38,10 @@ def staging_root() -> str:
 
 def _upload_dir(upload_id: str) -> str:
     if not _UPLOAD_ID.match(upload_id or ""):
-        raise MltrailError("Invalid upload_id", INVALID_PARAMETER_VALUE)
+        raise errors.invalid("Invalid upload_id")
     path = os.path.join(staging_root(), upload_id)
     if not os.path.isdir(path):
-        raise MltrailError(f"Multipart upload {upload_id} does not exist", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"Multipart upload {upload_id} does not exist")
     return path
 
 
@@ -56,7 +57,7 @@ def _join_parts(upload_dir: str, part_numbers: list[int], destination: str) -> N
             for number in part_numbers:
                 part = os.path.join(upload_dir, f"{number:05d}.part")
                 if not os.path.exists(part):
-                    raise MltrailError(f"Part {number} was never uploaded", INVALID_PARAMETER_VALUE)
+                    raise errors.invalid(f"Part {number} was never uploaded")
                 with open(part, "rb") as source:
                     shutil.copyfileobj(source, out, _COPY_CHUNK)
         os.replace(tmp_path, destination)
@@ -73,7 +74,7 @@ def routes(ctx: ServerContext, prefixes: tuple[str, ...]) -> list[BaseRoute]:
         """MLflow's layout: the URL names the directory, the body's ``path`` the (client-local) file name."""
         name = os.path.basename(str(body.get("path") or "").replace("\\", "/"))
         if not name:
-            raise MltrailError("Missing value for required parameter 'path'.", INVALID_PARAMETER_VALUE)
+            raise errors.invalid("Missing value for required parameter 'path'.")
         folder = artifact_request_path(directory)
         relative = artifact_request_path(f"{folder}/{name}" if folder else name, allow_root=False)
         local = ctx.proxy_repository.local_path(relative)
@@ -87,7 +88,7 @@ def routes(ctx: ServerContext, prefixes: tuple[str, ...]) -> list[BaseRoute]:
             destination(request.path_params.get("artifact_path", ""), body)
             num_parts = int(body.get("num_parts", 1))
             if not 1 <= num_parts <= MAX_PARTS:
-                raise MltrailError(f"num_parts must be between 1 and {MAX_PARTS}", INVALID_PARAMETER_VALUE)
+                raise errors.invalid(f"num_parts must be between 1 and {MAX_PARTS}")
             upload_id = uuid.uuid4().hex
             os.makedirs(os.path.join(staging_root(), upload_id))
             base = str(request.base_url).rstrip("/")
@@ -98,7 +99,7 @@ def routes(ctx: ServerContext, prefixes: tuple[str, ...]) -> list[BaseRoute]:
             ]
             return _json({"upload_id": upload_id, "credentials": credentials})
         except (ValueError, TypeError):
-            return _json(MltrailError("num_parts must be an integer", INVALID_PARAMETER_VALUE).to_dict(), 400)
+            return _json(errors.invalid("num_parts must be an integer").to_dict(), 400)
         except MltrailError as error:
             return _json(error.to_dict(), error.http_status)
 
@@ -108,7 +109,7 @@ def routes(ctx: ServerContext, prefixes: tuple[str, ...]) -> list[BaseRoute]:
             raw_number = request.path_params["part_number"]
             number = int(raw_number) if raw_number.isdigit() and len(raw_number) <= 6 else 0
             if not 1 <= number <= MAX_PARTS:
-                raise MltrailError("Invalid part number", INVALID_PARAMETER_VALUE)
+                raise errors.invalid("Invalid part number")
             size = 0
             target = os.path.join(upload_dir, f"{number:05d}.part")
             async with await anyio.open_file(target + ".tmp", "wb") as handle:
@@ -127,11 +128,11 @@ def routes(ctx: ServerContext, prefixes: tuple[str, ...]) -> list[BaseRoute]:
             upload_dir = _upload_dir(str(body.get("upload_id", "")))
             parts = sorted(int(p["part_number"]) for p in body.get("parts") or [])
             if not parts:
-                raise MltrailError("No parts given to complete the upload", INVALID_PARAMETER_VALUE)
+                raise errors.invalid("No parts given to complete the upload")
             await anyio.to_thread.run_sync(_join_parts, upload_dir, parts, target)
             return _json({})
         except (KeyError, TypeError, ValueError):
-            return _json(MltrailError("Malformed parts list", INVALID_PARAMETER_VALUE).to_dict(), 400)
+            return _json(errors.invalid("Malformed parts list").to_dict(), 400)
         except MltrailError as error:
             return _json(error.to_dict(), error.http_status)
 

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from mltrail import errors
 from mltrail.entities import ModelVersionTag, RegisteredModelTag
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
+from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.search.targets import IS_PROMPT_TAG_KEY
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import EndpointTable, page_response
@@ -172,7 +173,7 @@ def create_model_version(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any
     is_prompt = {t.key: t.value for t in tags}.get(IS_PROMPT_TAG_KEY, "false").lower() == "true"
     if is_prompt:
         if p["source"] not in PROMPT_SOURCE_PLACEHOLDERS:
-            raise MltrailError.invalid_parameter_value(
+            raise errors.invalid(
                 f"Invalid prompt source: '{p['source']}'. Prompt sources must use an MLflow placeholder."
             )
     else:
@@ -349,7 +350,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             name, version = query.get("name"), query.get("version")
             for key, value in (("name", name), ("version", version), ("path", query.get("path"))):
                 if not value:
-                    raise MltrailError(f"Missing value for required parameter '{key}'.", INVALID_PARAMETER_VALUE)
+                    raise errors.invalid(f"Missing value for required parameter '{key}'.")
             path = artifact_request_path(query.get("path"), allow_root=False)
             uri = await run_in_threadpool(ctx.registry_store.get_model_version_download_uri, name, version)
             if uri.startswith("runs:/"):

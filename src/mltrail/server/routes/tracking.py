@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from mltrail import errors
 from mltrail.entities import (
     DatasetInput,
     ExperimentTag,
@@ -17,7 +18,6 @@ from mltrail.entities import (
     RunTag,
     ViewType,
 )
-from mltrail.errors import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import EndpointTable, key_value_items, page_response
 from mltrail.server.paths import artifact_request_path
@@ -65,7 +65,7 @@ def get_experiment_by_name(ctx: ServerContext, p: dict[str, Any]) -> dict[str, A
     """Get an experiment by name."""
     experiment = ctx.tracking_store.get_experiment_by_name(p["experiment_name"])
     if experiment is None:
-        raise MltrailError(f"Could not find experiment with name '{p['experiment_name']}'", RESOURCE_DOES_NOT_EXIST)
+        raise errors.not_found(f"Could not find experiment with name '{p['experiment_name']}'")
     return {"experiment": experiment.to_dict()}
 
 
@@ -131,9 +131,9 @@ def search_datasets(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """Summaries of the datasets used by runs of some experiments."""
     experiment_ids = p.get("experiment_ids") or []
     if not experiment_ids:
-        raise MltrailError.invalid_parameter_value("SearchDatasets request must specify at least one experiment_id.")
+        raise errors.invalid("SearchDatasets request must specify at least one experiment_id.")
     if len(experiment_ids) > MAX_EXPERIMENT_IDS_PER_DATASET_SEARCH:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"SearchDatasets request cannot specify more than {MAX_EXPERIMENT_IDS_PER_DATASET_SEARCH}"
             f" experiment_ids. Received {len(experiment_ids)} experiment_ids."
         )
@@ -303,7 +303,7 @@ def log_inputs(ctx: ServerContext, p: dict[str, Any]) -> None:
     try:
         datasets = [DatasetInput.from_dict(d) for d in p.get("datasets") or []]
     except (KeyError, TypeError) as exc:
-        raise MltrailError(f"Missing value for required parameter 'datasets.{exc}'.", INVALID_PARAMETER_VALUE) from None
+        raise errors.invalid(f"Missing value for required parameter 'datasets.{exc}'.") from None
     models = [LoggedModelInput(m["model_id"]) for m in p.get("models") or []]
     ctx.tracking_store.log_inputs(p["run_id"], datasets=datasets, models=models)
 
@@ -326,12 +326,12 @@ def log_model(ctx: ServerContext, p: dict[str, Any]) -> None:
     try:
         model = json.loads(p["model_json"])
     except (ValueError, RecursionError):
-        raise MltrailError.invalid_parameter_value("Malformed model info. \n model_json is not valid JSON") from None
+        raise errors.invalid("Malformed model info. \n model_json is not valid JSON") from None
     if not isinstance(model, dict):
-        raise MltrailError.invalid_parameter_value("Malformed model info. \n model_json is not a JSON object")
+        raise errors.invalid("Malformed model info. \n model_json is not a JSON object")
     missing = [k for k in ("artifact_path", "flavors", "utc_time_created", "run_id") if k not in model]
     if missing:
-        raise MltrailError.invalid_parameter_value(f"Model json is missing mandatory fields: {missing}")
+        raise errors.invalid(f"Model json is missing mandatory fields: {missing}")
     store = ctx.tracking_store
     run = store.get_run(p["run_id"])
     try:
@@ -358,7 +358,7 @@ def get_metric_history(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """Every point of a metric, paged."""
     max_results = p.get("max_results")
     if max_results is not None and max_results <= 0:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer."
         )
     page = ctx.tracking_store.get_metric_history(
@@ -382,11 +382,9 @@ def _without_run_id(metric: dict[str, Any]) -> dict[str, Any]:
 
 def _check_run_ids(run_ids: list[str]) -> None:
     if not run_ids:
-        raise MltrailError.invalid_parameter_value(
-            "GetMetricHistoryBulkInterval request must specify at least one run_id."
-        )
+        raise errors.invalid("GetMetricHistoryBulkInterval request must specify at least one run_id.")
     if len(run_ids) > MAX_RUN_IDS_PER_BULK_HISTORY:
-        raise MltrailError.invalid_parameter_value(
+        raise errors.invalid(
             f"GetMetricHistoryBulkInterval request cannot specify more than {MAX_RUN_IDS_PER_BULK_HISTORY} run_ids. "
             f"Received {len(run_ids)} run_ids."
         )
@@ -407,14 +405,12 @@ def get_metric_history_bulk_interval(ctx: ServerContext, p: dict[str, Any]) -> d
     _check_run_ids(run_ids)
     start, end = p.get("start_step"), p.get("end_step")
     if (start is None) != (end is None):
-        raise MltrailError.invalid_parameter_value(
-            "If either start step or end step are specified, both must be specified."
-        )
+        raise errors.invalid("If either start step or end step are specified, both must be specified.")
     if start is not None and end is not None and start > end:
-        raise MltrailError.invalid_parameter_value("end_step must be greater than start_step. ")
+        raise errors.invalid("end_step must be greater than start_step. ")
     max_results = p.get("max_results", 2500)
     if not 1 <= max_results <= 2500:
-        raise MltrailError.invalid_parameter_value(f"max_results must be between 1 and 2500. Received {max_results}.")
+        raise errors.invalid(f"max_results must be between 1 and 2500. Received {max_results}.")
     points = ctx.tracking_store.get_metric_history_bulk_interval(
         run_ids, p["metric_key"], max_results=max_results, start_step=start, end_step=end
     )

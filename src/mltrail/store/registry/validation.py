@@ -15,7 +15,8 @@ import re
 import urllib.parse
 from collections.abc import Callable
 
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
+from mltrail import errors
+from mltrail.errors import MltrailError
 from mltrail.store.tracking.validation import (
     exceeds_maximum_length,
     invalid_value,
@@ -39,19 +40,15 @@ SOURCE_REGEX_ENV = (
 )
 
 
-def _invalid(message: str) -> MltrailError:
-    return MltrailError(message, INVALID_PARAMETER_VALUE)
-
-
 def validate_model_name(name: object, path: str = "name") -> str:
     """A registered model name: present, no ``/`` or ``:``, no path tricks, at most 256 characters."""
     if not isinstance(name, str) or name.strip() == "":
-        raise _invalid(missing_value(path))
+        raise errors.invalid(missing_value(path))
     if "/" in name or ":" in name:
-        raise _invalid(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
+        raise errors.invalid(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
     norm = posixpath.normpath(name)
     if norm != name or norm == "." or norm.startswith(".."):
-        raise _invalid(
+        raise errors.invalid(
             invalid_value(
                 path,
                 name,
@@ -60,7 +57,7 @@ def validate_model_name(name: object, path: str = "name") -> str:
             )
         )
     if len(name) > MAX_MODEL_NAME_LENGTH:
-        raise _invalid(exceeds_maximum_length(path, MAX_MODEL_NAME_LENGTH))
+        raise errors.invalid(exceeds_maximum_length(path, MAX_MODEL_NAME_LENGTH))
     validate_text(name, path)
     return name
 
@@ -72,7 +69,7 @@ def validate_version(version: object) -> int:
             raise ValueError(version)
         number = int(str(version).strip())
     except ValueError:
-        raise _invalid(f"Parameter 'version' must be an integer, got '{version}'.") from None
+        raise errors.invalid(f"Parameter 'version' must be an integer, got '{version}'.") from None
     validate_int64(number, "version")
     return number
 
@@ -87,36 +84,36 @@ def validate_tag(key: object, value: object) -> None:
     validate_key_name(key, "key")  # type: ignore[arg-type]
     assert isinstance(key, str)
     if value is None:
-        raise _invalid("Tag value cannot be None")
+        raise errors.invalid("Tag value cannot be None")
     if len(key) > MAX_REGISTRY_TAG_KEY_LENGTH:
-        raise _invalid(exceeds_maximum_length("key", MAX_REGISTRY_TAG_KEY_LENGTH))
+        raise errors.invalid(exceeds_maximum_length("key", MAX_REGISTRY_TAG_KEY_LENGTH))
     if len(str(value)) > MAX_REGISTRY_TAG_VALUE_LENGTH:
-        raise _invalid(exceeds_maximum_length("value", MAX_REGISTRY_TAG_VALUE_LENGTH))
+        raise errors.invalid(exceeds_maximum_length("value", MAX_REGISTRY_TAG_VALUE_LENGTH))
     validate_text(value, "value")
 
 
 def validate_alias(alias: object) -> str:
     """An alias name: ``^[\\w\\-]*$``, non-empty, at most 255 characters."""
     if not isinstance(alias, str) or alias == "":
-        raise _invalid("Registered model alias name cannot be empty.")
+        raise errors.invalid("Registered model alias name cannot be empty.")
     if not _ALIAS.match(alias):
-        raise _invalid(f"Invalid alias name: '{alias}'. {_BAD_ALIAS_MESSAGE}")
+        raise errors.invalid(f"Invalid alias name: '{alias}'. {_BAD_ALIAS_MESSAGE}")
     if len(alias) > MAX_ALIAS_LENGTH:
-        raise _invalid(exceeds_maximum_length("Registered model alias name", MAX_ALIAS_LENGTH))
+        raise errors.invalid(exceeds_maximum_length("Registered model alias name", MAX_ALIAS_LENGTH))
     return alias
 
 
 def validate_alias_not_reserved(alias: str) -> None:
     """``latest`` (any case) and ``v<digits>`` cannot be set as aliases."""
     if alias.lower() == "latest":
-        raise _invalid("'latest' alias name (case insensitive) is reserved.")
+        raise errors.invalid("'latest' alias name (case insensitive) is reserved.")
     if _VERSION_ALIAS.match(alias):
-        raise _invalid(f"Version alias name '{alias}' is reserved.")
+        raise errors.invalid(f"Version alias name '{alias}' is reserved.")
 
 
 # ---------------------------------------------------------------------------------------------- sources
 def _source_error(source: str, id_name: str) -> MltrailError:
-    return _invalid(
+    return errors.invalid(
         f"Invalid model version source: '{source}'. The {id_name} request parameter must identify the resource "
         "that contains the source."
     )
@@ -142,9 +139,9 @@ def check_no_relative_paths(source: str) -> None:
     decoded = _unquote_all(source)
     path = re.sub(r"/+", "/", urllib.parse.urlparse(decoded).path.rstrip("/"))
     if "\x00" in decoded or any(part == ".." for part in decoded.split("/")):
-        raise _invalid(message)
+        raise errors.invalid(message)
     if path and posix_normpath(path) != path:
-        raise _invalid(message)
+        raise errors.invalid(message)
 
 
 def posix_normpath(path: str) -> str:
@@ -217,7 +214,7 @@ def validate_source(
     """
     regex = next((os.environ[n] for n in SOURCE_REGEX_ENV if os.environ.get(n)), None)
     if regex and not re.search(regex, source):
-        raise _invalid(f"Invalid model version source: '{source}'.")
+        raise errors.invalid(f"Invalid model version source: '{source}'.")
     owner_id, id_name = (model_id, "model_id") if model_id else (run_id, "run_id")
     root_of = model_artifact_location if model_id else run_artifact_uri
     if is_local_uri(source):
@@ -225,7 +222,7 @@ def validate_source(
         if root is not None and _inside_local_dir(source, root):
             return
         owner = "model_id" if model_id else "run_id"
-        raise _invalid(
+        raise errors.invalid(
             f"Invalid model version source: '{source}'. To use a local path as a model version source, the "
             f"{owner} request parameter has to be specified and the local path has to be contained within the "
             f"artifact directory of the run specified by the {owner}."

@@ -23,7 +23,6 @@ from typing import Any
 
 from mltrail import errors
 from mltrail.entities import DatasetInput, ExperimentTag, Metric, Param, RunTag
-from mltrail.errors import INVALID_PARAMETER_VALUE, MltrailError
 
 _logger = logging.getLogger(__name__)
 
@@ -56,10 +55,6 @@ _BAD_CHARACTER_MESSAGE = (
     "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) "
     "and slashes (/)."
 )
-
-
-def _invalid(message: str) -> MltrailError:
-    return MltrailError(message, INVALID_PARAMETER_VALUE)
 
 
 def invalid_value(path: str, value: Any, message: str | None = None) -> str:
@@ -173,12 +168,12 @@ def validate_key_name(name: str | None, path: str, missing_message: str | None =
         MltrailError: INVALID_PARAMETER_VALUE.
     """
     if name is None:
-        raise _invalid(missing_message or invalid_value(path, "", _MISSING_KEY_NAME_MESSAGE))
+        raise errors.invalid(missing_message or invalid_value(path, "", _MISSING_KEY_NAME_MESSAGE))
     if not isinstance(name, str):
-        raise _invalid(invalid_value(path, name, _BAD_CHARACTER_MESSAGE))
+        raise errors.invalid(invalid_value(path, name, _BAD_CHARACTER_MESSAGE))
     problem = _key_problem(name)
     if problem is not None:
-        raise _invalid(invalid_value(path, name, problem))
+        raise errors.invalid(invalid_value(path, name, problem))
 
 
 def validate_length(entity_name: str, limit: int, value: str | None, *, truncate: bool = False) -> str | None:
@@ -207,7 +202,7 @@ def validate_length(entity_name: str, limit: int, value: str | None, *, truncate
             limit,
         )
         return value[:limit]
-    raise _invalid(exceeds_maximum_length(entity_name, limit))
+    raise errors.invalid(exceeds_maximum_length(entity_name, limit))
 
 
 def _is_numeric(value: Any) -> bool:
@@ -237,12 +232,12 @@ def validate_metric(metric: Metric, path: str = "") -> None:
         return
     name_path = _join_path(path, "name")
     if key is None:
-        raise _invalid(invalid_value(name_path, None, f"Metric name cannot be None. {_MISSING_KEY_NAME_MESSAGE}"))
+        raise errors.invalid(invalid_value(name_path, None, f"Metric name cannot be None. {_MISSING_KEY_NAME_MESSAGE}"))
     validate_key_name(key, name_path)
     if value is None:
-        raise _invalid(missing_value(_join_path(path, "value")))
+        raise errors.invalid(missing_value(_join_path(path, "value")))
     if not _is_numeric(value) or (isinstance(value, int) and not -_FLOAT_INT_LIMIT < value < _FLOAT_INT_LIMIT):
-        raise _invalid(
+        raise errors.invalid(
             invalid_value(
                 _join_path(path, "value"),
                 value,
@@ -250,7 +245,7 @@ def validate_metric(metric: Metric, path: str = "") -> None:
             )
         )
     if not _is_numeric(timestamp) or not 0 <= timestamp <= INT64_MAX:
-        raise _invalid(
+        raise errors.invalid(
             invalid_value(
                 _join_path(path, "timestamp"),
                 timestamp,
@@ -262,7 +257,7 @@ def validate_metric(metric: Metric, path: str = "") -> None:
         or (isinstance(step, float) and not math.isfinite(step))
         or not INT64_MIN <= step <= INT64_MAX
     ):
-        raise _invalid(
+        raise errors.invalid(
             invalid_value(
                 _join_path(path, "step"),
                 step,
@@ -320,11 +315,11 @@ def validate_experiment_name(name: Any) -> None:
         MltrailError: INVALID_PARAMETER_VALUE.
     """
     if name == "" or name is None:
-        raise _invalid(f"Invalid experiment name: '{name}'")
+        raise errors.invalid(f"Invalid experiment name: '{name}'")
     if not isinstance(name, str):
-        raise _invalid(f"Invalid experiment name: {name}. Expects a string.")
+        raise errors.invalid(f"Invalid experiment name: {name}. Expects a string.")
     if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
-        raise _invalid(exceeds_maximum_length("name", MAX_EXPERIMENT_NAME_LENGTH))
+        raise errors.invalid(exceeds_maximum_length("name", MAX_EXPERIMENT_NAME_LENGTH))
     validate_text(name, "name")
 
 
@@ -335,7 +330,7 @@ def validate_artifact_location(location: str | None) -> None:
         MltrailError: INVALID_PARAMETER_VALUE.
     """
     if location is not None and location.startswith("runs:"):
-        raise _invalid(f"Artifact location cannot be a runs:/ URI. Given: '{location}'")
+        raise errors.invalid(f"Artifact location cannot be a runs:/ URI. Given: '{location}'")
 
 
 def validate_run_fields(
@@ -362,7 +357,7 @@ def validate_run_id(run_id: Any, path: str = "run_id") -> None:
         MltrailError: INVALID_PARAMETER_VALUE.
     """
     if not isinstance(run_id, str) or _RUN_ID_REGEX.match(run_id) is None:
-        raise _invalid(invalid_value(path, run_id))
+        raise errors.invalid(invalid_value(path, run_id))
 
 
 def validate_experiment_id(experiment_id: Any) -> None:
@@ -374,7 +369,7 @@ def validate_experiment_id(experiment_id: Any) -> None:
     if experiment_id is not None and (
         not isinstance(experiment_id, str) or _EXPERIMENT_ID_REGEX.match(experiment_id) is None
     ):
-        raise _invalid(f"Invalid experiment ID: '{experiment_id}'")
+        raise errors.invalid(f"Invalid experiment ID: '{experiment_id}'")
 
 
 def parse_experiment_id(experiment_id: Any) -> int:
@@ -388,12 +383,14 @@ def parse_experiment_id(experiment_id: Any) -> int:
     try:
         return int(experiment_id)
     except (ValueError, TypeError):
-        raise _invalid(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.") from None
+        raise errors.invalid(
+            f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."
+        ) from None
 
 
 def _validate_batch_limit(entity_name: str, limit: int, length: int) -> None:
     if length > limit:
-        raise _invalid(
+        raise errors.invalid(
             f"A batch logging request can contain at most {limit} {entity_name}. "
             f"Got {length} {entity_name}. Please split up {entity_name} across multiple"
             " requests and try again."
@@ -425,7 +422,7 @@ def validate_param_keys_unique(params: Sequence[Param]) -> None:
             dupes.append(param.key)
         seen.add(param.key)
     if dupes:
-        raise _invalid(
+        raise errors.invalid(
             f"Duplicate parameter keys have been submitted: {dupes}. Please ensure "
             "the request contains only one param value per param key."
         )
@@ -458,10 +455,10 @@ def validate_dataset_inputs(inputs: Sequence[DatasetInput]) -> None:
     for item in inputs:
         ds = item.dataset
         if ds is None:
-            raise _invalid("Dataset cannot be None")
+            raise errors.invalid("Dataset cannot be None")
         for field_name in ("name", "digest", "source_type", "source"):
             if getattr(ds, field_name) is None:
-                raise _invalid(f"Dataset {field_name} cannot be None")
+                raise errors.invalid(f"Dataset {field_name} cannot be None")
         limits = (
             ("name", ds.name, MAX_DATASET_NAME_SIZE),
             ("digest", ds.digest, MAX_DATASET_DIGEST_SIZE),
@@ -471,17 +468,17 @@ def validate_dataset_inputs(inputs: Sequence[DatasetInput]) -> None:
         )
         for field_name, value, limit in limits:
             if value is not None and len(value) > limit:
-                raise _invalid(exceeds_maximum_length(field_name, limit))
+                raise errors.invalid(exceeds_maximum_length(field_name, limit))
             validate_text(value, field_name)
         validate_text(ds.source_type, "source_type")
         for tag in item.tags:
             if tag.key is None:
-                raise _invalid("InputTag key cannot be None")
+                raise errors.invalid("InputTag key cannot be None")
             if tag.value is None:
-                raise _invalid("InputTag value cannot be None")
+                raise errors.invalid("InputTag value cannot be None")
             validate_text(tag.key, "key")
             validate_text(tag.value, "value")
             if len(tag.key) > MAX_INPUT_TAG_KEY_SIZE:
-                raise _invalid(exceeds_maximum_length("key", MAX_INPUT_TAG_KEY_SIZE))
+                raise errors.invalid(exceeds_maximum_length("key", MAX_INPUT_TAG_KEY_SIZE))
             if len(tag.value) > MAX_INPUT_TAG_VALUE_SIZE:
-                raise _invalid(exceeds_maximum_length("value", MAX_INPUT_TAG_VALUE_SIZE))
+                raise errors.invalid(exceeds_maximum_length("value", MAX_INPUT_TAG_VALUE_SIZE))
