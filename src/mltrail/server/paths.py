@@ -9,13 +9,11 @@ otherwise empty every run's artifacts).
 
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote
 
 from mltrail import errors
 from mltrail.store.artifacts.base import validate_relative_path
-
-_SCHEME_PREFIX = re.compile(r"^/*[A-Za-z][A-Za-z0-9+.\-]+:")
+from mltrail.store.uris import get_uri_scheme
 
 
 def artifact_request_path(path: str | None, *, allow_root: bool = True) -> str:
@@ -35,7 +33,7 @@ def artifact_request_path(path: str | None, *, allow_root: bool = True) -> str:
         decoded = path
         for _ in range(3):
             decoded = unquote(decoded)
-        if "#" in decoded or _SCHEME_PREFIX.match(decoded):
+        if "#" in decoded or get_uri_scheme(decoded.lstrip("/")):
             raise errors.invalid("Invalid path")
     relative = validate_relative_path(path)
     if not relative and not allow_root:

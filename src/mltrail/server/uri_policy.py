@@ -31,22 +31,15 @@ from urllib.parse import unquote, urlsplit
 
 from mltrail import errors
 from mltrail.errors import MltrailError
+from mltrail.store.artifacts.local import local_path_from_uri
+from mltrail.store.uris import get_uri_scheme
 
 #: Object stores a location may name without an allow-list entry (the server opens them with its own
 #: credentials, never a host from the URI: these schemes address buckets, not hosts).
 OBJECT_STORE_SCHEMES = frozenset({"s3", "gs", "wasbs", "abfss", "dbfs"})
 PROXY_SCHEME = "mlflow-artifacts"
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ALLOW_OPTION = "--allowed-artifact-uri"
-
-
-def uri_scheme(uri: str) -> str:
-    """The lower-cased scheme of ``uri``, or "" for a plain path (a Windows drive letter is a path)."""
-    match = _SCHEME.match(uri)
-    if match is None or len(match.group(1)) == 1:
-        return ""
-    return match.group(1).lower()
 
 
 def _fully_unquoted(text: str) -> str:
@@ -57,8 +50,7 @@ def _fully_unquoted(text: str) -> str:
 
 def _local_path(uri: str) -> str:
     """The absolute, symlink-resolved local path of a plain path or ``file:`` URI."""
-    path = unquote(urlsplit(uri).path) if uri_scheme(uri) == "file" else uri
-    return os.path.realpath(os.path.abspath(os.path.expanduser(path)))
+    return os.path.realpath(local_path_from_uri(uri))
 
 
 def _is_within(path: str, root: str) -> bool:
@@ -92,9 +84,9 @@ class ArtifactUriPolicy:
     def for_roots(cls, roots: Iterable[str | None], allowed_prefixes: Iterable[str] = ()) -> ArtifactUriPolicy:
         """A policy whose local roots are those of ``roots`` that are local paths or ``file:`` URIs."""
         local = tuple(
-            dict.fromkeys(_local_path(r) for r in roots if r and uri_scheme(r) in ("", "file") and "\x00" not in r)
+            dict.fromkeys(_local_path(r) for r in roots if r and get_uri_scheme(r) in ("", "file") and "\x00" not in r)
         )
-        prefixes = tuple(p if uri_scheme(p) else _local_path(p) for p in allowed_prefixes if p)
+        prefixes = tuple(p if get_uri_scheme(p) else _local_path(p) for p in allowed_prefixes if p)
         return cls(local, prefixes)
 
     def check(self, uri: str, what: str = "artifact location") -> None:
@@ -112,7 +104,7 @@ class ArtifactUriPolicy:
             raise _refused(what, uri.replace("\x00", "\\x00"), "control characters are not allowed")
         if "\\" in decoded or any(part == ".." for part in re.split(r"[/?#;]", decoded)):
             raise _refused(what, uri, "relative path references ('..') are not allowed")
-        scheme = uri_scheme(uri)
+        scheme = get_uri_scheme(uri)
         if self._allow_listed(uri, scheme):
             return
         if scheme == PROXY_SCHEME:
@@ -136,9 +128,9 @@ class ArtifactUriPolicy:
             return False
         if scheme in ("", "file"):
             path = _local_path(uri)
-            return any(not uri_scheme(p) and _is_within(path, p) for p in self.allowed_prefixes)
+            return any(not get_uri_scheme(p) and _is_within(path, p) for p in self.allowed_prefixes)
         lowered = uri.lower()
-        return any(uri_scheme(p) and _prefix_matches(lowered, p.lower()) for p in self.allowed_prefixes)
+        return any(get_uri_scheme(p) and _prefix_matches(lowered, p.lower()) for p in self.allowed_prefixes)
 
 
 def _prefix_matches(uri: str, prefix: str) -> bool:

@@ -22,8 +22,8 @@ from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import EndpointTable, page_response
 from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import Field, dumps
-from mltrail.server.uri_policy import uri_scheme
 from mltrail.store.registry.validation import validate_source
+from mltrail.store.uris import get_uri_scheme
 
 table = EndpointTable()
 
@@ -184,7 +184,7 @@ def create_model_version(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any
             lambda run_id: _run_artifact_uri(ctx, run_id),
             lambda model_id: _model_location(ctx, model_id),
         )
-        if uri_scheme(p["source"]) not in _REGISTRY_RESOLVED_SCHEMES:
+        if get_uri_scheme(p["source"]) not in _REGISTRY_RESOLVED_SCHEMES:
             ctx.uri_policy.check(p["source"], "model version source")
     version = ctx.registry_store.create_model_version(
         p["name"],
