@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from mltrail.errors import MltrailError
+
 
 def _split(values: tuple[str, ...]) -> list[str]:
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
@@ -59,6 +61,27 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Also accept artifact locations and model sources under this URI prefix or local folder (repeatable, "
     "comma-separated). Default: only mlflow-artifacts:/, the artifact root and object stores (s3://, gs://, ...).",
 )
+@click.option(
+    "--auth",
+    is_flag=True,
+    default=False,
+    envvar="MLTRAIL_AUTH",
+    help="Require sign-in: users, tokens and permissions (see docs/auth.md). Use it on any server others can "
+    "reach. The first admin comes from MLTRAIL_AUTH_ADMIN_USERNAME/MLTRAIL_AUTH_ADMIN_PASSWORD.",
+)
+@click.option(
+    "--app-name",
+    type=click.Choice(["basic-auth"]),
+    default=None,
+    help="MLflow's spelling of --auth (`--app-name basic-auth`).",
+)
+@click.option(
+    "--auth-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="MLTRAIL_AUTH_CONFIG",
+    help="Auth settings: TOML, or MLflow's basic_auth.ini (default permission, auth database, admin, SSO).",
+)
 @click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(1), help="Largest JSON body (413).")
 @click.option(
     "--log-level",
@@ -78,6 +101,9 @@ def server(
     allowed_hosts: tuple[str, ...],
     cors_allowed_origins: tuple[str, ...],
     allowed_artifact_uris: tuple[str, ...],
+    auth: bool,
+    app_name: str | None,
+    auth_config: str | None,
     max_body_mb: int,
     log_level: str,
 ) -> None:
@@ -107,10 +133,20 @@ def server(
         allowed_artifact_uris=_split(allowed_artifact_uris),
         max_body_mb=max_body_mb,
         log_level=log_level,
+        auth=auth or app_name == "basic-auth",
+        auth_config=auth_config,
     )
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     click.echo(f"mltrail server listening on http://{shown}:{port} (store: {backend_store_uri})", err=True)
+    if not settings.auth and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            "Warning: this server is reachable from the network and anyone who reaches it can read, change and "
+            "delete everything. Run it with --auth (see docs/auth.md).",
+            err=True,
+        )
     try:
         serve(settings)
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except MltrailError as exc:
+        raise click.ClickException(exc.message) from None

@@ -14,6 +14,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mltrail.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MltrailError
+from mltrail.server.auth.guard import auth_error_response, authenticate, guard_route, record_write, run_checked
+from mltrail.server.auth.rules import rule_for
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import Endpoint, ExactPathRouter
 from mltrail.server.middleware import (
@@ -23,8 +25,8 @@ from mltrail.server.middleware import (
     SecurityHeadersMiddleware,
     cors_middleware,
 )
-from mltrail.server.protocol import check_json_content_type, check_text, dumps, parse_body, parse_query
-from mltrail.server.routes import all_endpoints, artifacts, meta, registry, ui
+from mltrail.server.protocol import Field, check_json_content_type, check_text, dumps, parse_body, parse_query
+from mltrail.server.routes import all_endpoints, artifacts, auth_session, meta, registry, ui
 
 logger = logging.getLogger("mltrail.server")
 
@@ -43,33 +45,62 @@ def error_response(error: MltrailError) -> Response:
     return Response(dumps(error.to_dict()), status_code=error.http_status, media_type=JSON)
 
 
+def _parse_params(request: Request, body: bytes, fields: list[Field], path_params: tuple[str, ...]) -> dict[str, Any]:
+    """The request's parameters: the query of a GET (or a body-less DELETE), else the JSON body; path values too."""
+    if request.method == "GET":
+        params = parse_query(request.query_params, fields)
+    else:
+        if request.method in ("POST", "PUT"):
+            check_json_content_type(request.headers.get("content-type"))
+        if not body and request.method == "DELETE":
+            params = parse_query(request.query_params, fields)
+        else:
+            params = parse_body(body, fields)
+    if path_params:
+        params.update({k: check_text(request.path_params[k], k) for k in path_params})
+    return params
+
+
 def _endpoint_route(endpoint: Endpoint, prefix: str, ctx: ServerContext) -> Route:
     handler, path_params = endpoint.handler, endpoint.path_params
     fields = [f for f in endpoint.fields if f.name not in path_params]
+    auth = ctx.auth
+    rules = {m: rule_for(prefix + endpoint.path, m) for m in endpoint.methods} if auth is not None else {}
+    missing = sorted(m for m, r in rules.items() if r is None)
+    if missing:  # fail closed: a server with auth on does not start with a route nobody decided about
+        raise ValueError(f"No auth rule for {', '.join(missing)} {prefix}{endpoint.path}")
+
+    def call_handler(params: dict[str, Any]) -> dict[str, Any] | None:
+        return handler(ctx, params)
 
     async def call(request: Request) -> Response:
+        rule = rules.get(request.method)
+        caller = None
+        if auth is not None and rule is not None and not rule.public:
+            try:
+                caller = await authenticate(auth, request)
+            except MltrailError as error:
+                record_write(auth, request, None, error.http_status, endpoint.summary, None)
+                return auth_error_response(error, request)
         # Read outside the try: a body over the limit raises from BodyLimitMiddleware's receive wrapper, and that
         # middleware answers 413 only if the exception reaches it (the catch-all below would make it a 500).
         body = b"" if request.method == "GET" else await request.body()
+        params: dict[str, Any] | None = None
         try:
-            if request.method == "GET":
-                params = parse_query(request.query_params, fields)
+            params = _parse_params(request, body, fields, path_params)
+            if caller is not None and rule is not None:
+                result = await run_in_threadpool(run_checked, auth, rule, caller, params, call_handler)
             else:
-                if request.method in ("POST", "PUT"):
-                    check_json_content_type(request.headers.get("content-type"))
-                if not body and request.method == "DELETE":
-                    params = parse_query(request.query_params, fields)
-                else:
-                    params = parse_body(body, fields)
-            if path_params:
-                params.update({k: check_text(request.path_params[k], k) for k in path_params})
-            result = await run_in_threadpool(handler, ctx, params)
-            return json_response(result)
+                result = await run_in_threadpool(handler, ctx, params)
+            response = json_response(result)
         except MltrailError as error:
-            return error_response(error)
+            response = error_response(error)
         except Exception as exc:  # an internal failure: log it, answer MLflow's INTERNAL_ERROR
             logger.exception("Unhandled error in %s %s", request.method, request.url.path)
-            return error_response(MltrailError(f"Internal error: {type(exc).__name__}: {exc}", INTERNAL_ERROR))
+            response = error_response(MltrailError(f"Internal error: {type(exc).__name__}: {exc}", INTERNAL_ERROR))
+        if auth is not None:
+            record_write(auth, request, caller, response.status_code, endpoint.summary, params)
+        return response
 
     return Route(prefix + endpoint.path, call, methods=list(endpoint.methods), name=None)
 
@@ -109,13 +140,17 @@ def create_app(
         max_body_bytes: largest JSON request body; bigger ones get 413. Artifact uploads stream and are exempt.
     """
 
-    routes: list[BaseRoute] = [
-        *meta.routes(ctx),
-        *artifacts.routes(ctx),
-        *registry.routes(ctx),
-        *endpoint_routes(all_endpoints(), ctx),
-        *ui.routes(),  # last: the web UI's catch-all (never API paths)
-    ]
+    file_routes: list[BaseRoute] = [*meta.routes(ctx), *artifacts.routes(ctx), *registry.routes(ctx)]
+    routes: list[BaseRoute]
+    if ctx.auth is None:
+        routes = [*file_routes, *endpoint_routes(all_endpoints(), ctx)]
+    else:
+        routes = [
+            *auth_session.routes(ctx.auth),
+            *(guard_route(r, ctx.auth) if isinstance(r, Route) else r for r in file_routes),
+            *endpoint_routes(all_endpoints(include_auth=True), ctx),
+        ]
+    routes += ui.routes()  # last: the web UI's catch-all (never API paths; public: it holds no data)
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(HostCheckMiddleware, allowed_hosts=allowed_hosts),

@@ -11,6 +11,7 @@ from mltrail import errors
 from mltrail.server.uri_policy import ArtifactUriPolicy
 
 if TYPE_CHECKING:
+    from mltrail.server.auth.service import AuthService
     from mltrail.store.artifacts.base import ArtifactRepository
     from mltrail.store.registry.base import RegistryStore
     from mltrail.store.tracking.base import TrackingStore
@@ -30,6 +31,7 @@ class ServerContext:
             serving artifacts, else to ``artifacts_destination``).
         allowed_artifact_uris: URI prefixes (or local folders) the operator allows as artifact locations and
             model sources beyond the server's own storage (see :mod:`mltrail.server.uri_policy`).
+        auth: authentication and permissions (``mltrail server --auth``); None leaves the server open.
     """
 
     backend_store_uri: str
@@ -37,6 +39,7 @@ class ServerContext:
     serve_artifacts: bool = True
     default_artifact_root: str | None = None
     allowed_artifact_uris: tuple[str, ...] = ()
+    auth: AuthService | None = None
 
     @property
     def artifact_root(self) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 from starlette.applications import Starlette
 
 from mltrail.server.app import create_app
+from mltrail.server.auth.config import load_auth_config
+from mltrail.server.auth.service import AuthService
 from mltrail.server.context import ServerContext
 
 _SETTINGS_ENV = "MLTRAIL_SERVER_SETTINGS"
@@ -34,6 +36,8 @@ class ServerSettings:
     allowed_artifact_uris: list[str] = field(default_factory=list)
     max_body_mb: int = 64
     log_level: str = "warning"
+    auth: bool = False
+    auth_config: str | None = None
 
     def resolved(self) -> ServerSettings:
         """A copy with relative paths made absolute and SQLite paths resolved against the current directory."""
@@ -43,7 +47,15 @@ class ServerSettings:
         uri = self.backend_store_uri
         if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////") and ":memory:" not in uri:
             uri = "sqlite:///" + str(Path(uri[len("sqlite:///") :]).resolve())
-        return ServerSettings(**{**asdict(self), "artifacts_destination": destination, "backend_store_uri": uri})
+        auth_config = str(Path(self.auth_config).expanduser().resolve()) if self.auth_config else None
+        return ServerSettings(
+            **{
+                **asdict(self),
+                "artifacts_destination": destination,
+                "backend_store_uri": uri,
+                "auth_config": auth_config,
+            }
+        )
 
     def effective_allowed_hosts(self) -> list[str] | None:
         """Loopback names only for a loopback server; any host when listening on other interfaces, unless set."""
@@ -61,12 +73,25 @@ def build_app(settings: ServerSettings) -> Starlette:
         default_artifact_root=settings.default_artifact_root,
         allowed_artifact_uris=tuple(settings.allowed_artifact_uris),
     )
+    if settings.auth:
+        ctx.auth = open_auth(settings, ctx)
     return create_app(
         ctx,
         allowed_hosts=settings.effective_allowed_hosts(),
         cors_origins=settings.cors_origins,
         max_body_bytes=settings.max_body_mb * 1024 * 1024,
     )
+
+
+def open_auth(settings: ServerSettings, ctx: ServerContext | None = None) -> AuthService:
+    """The auth service of a server with ``--auth`` (its settings file read, its store opened).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for a bad settings file or MLflow's default admin password.
+    """
+    config = load_auth_config(settings.auth_config)
+    ctx = ctx or ServerContext(settings.backend_store_uri, settings.artifacts_destination)
+    return AuthService.open(config, settings.backend_store_uri, ctx.tracking_store)
 
 
 def app_from_environment() -> Starlette:
@@ -77,10 +102,15 @@ def app_from_environment() -> Starlette:
 
 
 def prepare(settings: ServerSettings) -> None:
-    """Create the schema and the artifact folder once, before workers start (so they do not race)."""
+    """Create the schema and the artifact folder once, before workers start (so they do not race).
+
+    With auth on, also the auth schema and the configured admin; a server with no admin refuses to start.
+    """
     if "://" not in settings.artifacts_destination:
         os.makedirs(settings.artifacts_destination, exist_ok=True)
     ServerContext(settings.backend_store_uri, settings.artifacts_destination).tracking_store  # noqa: B018
+    if settings.auth:
+        open_auth(settings).bootstrap_admin()
 
 
 def uvicorn_protocol_settings() -> dict[str, Any]:

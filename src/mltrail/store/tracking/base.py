@@ -145,6 +145,13 @@ class TrackingStore(ABC):
     def get_run(self, run_id: str) -> Run:
         """Return a run with its latest metrics, params, tags, inputs and outputs."""
 
+    def experiment_id_of_run(self, run_id: str) -> str:
+        """The id of the experiment a run belongs to (RESOURCE_DOES_NOT_EXIST for an unknown run).
+
+        Stores override this with a lookup lighter than :meth:`get_run` (the server's permission checks call it).
+        """
+        return self.get_run(run_id).info.experiment_id
+
     @abstractmethod
     def update_run_info(
         self,

@@ -205,6 +205,10 @@ class SqlTrackingStore(TrackingStore):
         """Return a run with its latest metrics, params, tags, inputs and outputs."""
         return self.db.read(lambda conn: _runs.get(conn, self.dialect, run_id))
 
+    def experiment_id_of_run(self, run_id: str) -> str:
+        """The id of the experiment a run belongs to, from the run's row alone."""
+        return self.db.read(lambda conn: str(_runs.row(conn, run_id).experiment_id))
+
     def update_run_info(
         self,
         run_id: str,
