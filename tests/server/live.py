@@ -57,6 +57,48 @@ def live_server(tmp_path: Path, backend_store_uri: str | None = None, **settings
         thread.join(timeout=10)
 
 
+#: The first admin of :func:`auth_live_server`.
+ADMIN = ("admin", "admin-secret-passphrase")
+
+
+def write_auth_config(path: Path, **settings: object) -> Path:
+    """A TOML auth config at ``path`` with the test admin and short caches; ``settings`` add or override keys.
+
+    A nested dict becomes a table (``oidc={...}`` -> ``[oidc]``).
+    """
+    values: dict[str, object] = {
+        "admin_username": ADMIN[0],
+        "admin_password": ADMIN[1],
+        "credential_cache_seconds": 30,
+        "permission_cache_seconds": 10,
+        **settings,
+    }
+
+    def render(value: object) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(render(v) for v in value) + "]"
+        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"{k} = {render(v)}" for k, v in values.items() if not isinstance(v, dict)]
+    for key, table in values.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{key}]", *(f"{k} = {render(v)}" for k, v in table.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextmanager
+def auth_live_server(tmp_path: Path, backend_store_uri: str | None = None, **auth_settings: object) -> Iterator[str]:
+    """:func:`live_server` with ``--auth``: admin :data:`ADMIN`, settings from :func:`write_auth_config`."""
+    config = write_auth_config(tmp_path / "auth.toml", **auth_settings)
+    with live_server(tmp_path, backend_store_uri, auth=True, auth_config=str(config)) as url:
+        yield url
+
+
 class ServerProcess:
     """``mltrail server`` as a subprocess in its own process group (its workers included), for crash tests.
 
