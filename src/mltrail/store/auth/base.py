@@ -47,7 +47,10 @@ class AuthStore(abc.ABC):
 
     @abc.abstractmethod
     def authenticate_user(self, username: str, password: str) -> User | None:
-        """The user when the password matches, else None (also None for an unknown user or a SSO-only user)."""
+        """The user when the password matches, else None (also None for an unknown user or a SSO-only user).
+
+        The user comes with their own fields only (permissions and groups left empty: it is every request's path).
+        """
 
     @abc.abstractmethod
     def update_user_password(self, username: str, password: str) -> None:
@@ -183,7 +186,8 @@ class AuthStore(abc.ABC):
     def user_for_token(self, secret: str, now_ms: int, kind: str | None = None) -> User | None:
         """The owner of a live (unexpired) token or session with this secret, else None; records last use.
 
-        ``kind`` None accepts either kind. ``last_used_at`` is written at most once a minute per token.
+        ``kind`` None accepts either kind. ``last_used_at`` is written at most once a minute per token. The user
+        comes with their own fields only (permissions and groups left empty), as from :meth:`authenticate_user`.
         """
 
     # --- audit -------------------------------------------------------------------------------------------
@@ -200,4 +204,8 @@ class AuthStore(abc.ABC):
         max_results: int = 100,
         page_token: str | None = None,
     ) -> tuple[list[AuditEvent], str | None]:
-        """Events newest first, filtered by user and time, with the token of the next page."""
+        """Events newest first, filtered by user and time, with the token of the next page.
+
+        ``since_ms`` and ``until_ms`` are both inclusive; ``max_results`` is 1..1000 (INVALID_PARAMETER_VALUE
+        otherwise); the page token is opaque.
+        """

@@ -1,0 +1,1 @@
+"""The SQL auth store: tables, migrations and :class:`~mltrail.store.auth.sql.store.SqlAuthStore`."""
