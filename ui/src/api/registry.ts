@@ -1,5 +1,5 @@
 // The model registry: registered models, versions, aliases, tags and stages.
-import { API, get, handle, post, query, sqlString } from './http';
+import { API, apiFetch, get, handle, post, query, sqlString } from './http';
 import type { KV } from './tracking';
 
 export interface RegisteredModel {
@@ -41,8 +41,9 @@ export const registryApi = {
       { name, version, stage, archive_existing_versions: archiveExisting }),
   /** One file of a version's artifacts as text (e.g. its MLmodel). */
   versionFile: async (name: string, version: string, path: string): Promise<string> => {
-    const res = await fetch(versionArtifactUrl(name, version, path));
-    if (!res.ok) await handle(res);
+    const url = versionArtifactUrl(name, version, path);
+    const res = await apiFetch(url);
+    if (!res.ok) await handle(res, { method: 'GET', url });
     return res.text();
   },
 };

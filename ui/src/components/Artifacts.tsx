@@ -1,5 +1,6 @@
 // An artifacts browser (tree + preview) over a run's or a logged model's artifacts.
 import { useEffect, useState } from 'react';
+import { apiFetch } from '../api/http';
 import type { FileInfo } from '../api/tracking';
 import { fmtBytes } from '../format';
 import { ErrorBox } from './Common';
@@ -83,7 +84,7 @@ export function Preview({ source, path, size }: { source: ArtifactSource; path: 
   const url = source.url(path);
   const kind = previewKind(path);
   const textual = kind !== 'image' && kind !== 'parquet' && kind !== 'none';
-  const { data: text = null, error } = useLoad(() => (textual ? fetch(url).then(async (r) => {
+  const { data: text = null, error } = useLoad(() => (textual ? apiFetch(url).then(async (r) => {
     if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `${r.status} ${r.statusText}`);
     const blob = await r.blob();
     return { body: await blob.slice(0, TEXT_LIMIT).text(), truncated: blob.size > TEXT_LIMIT };

@@ -5,3 +5,14 @@ export function ErrorBox({ error }: { error: string | null }) {
 export function Status({ status }: { status: string }) {
   return <span className={`status status-${status.toLowerCase()}`}>{status}</span>;
 }
+
+/** A 403 in place of a page's content: what was refused, and whom to ask. */
+export function Forbidden({ message }: { message?: string | null }) {
+  return (
+    <div className="forbidden" role="alert" data-testid="forbidden">
+      <h2>Permission denied</h2>
+      <p>{message || 'You do not have permission to view this page.'}</p>
+      <p className="muted small">Ask an admin, or someone who manages it, for access.</p>
+    </div>
+  );
+}

@@ -2,7 +2,7 @@
 import { ReactNode } from 'react';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { load } from 'js-yaml';
-import { errorMessage } from '../api/http';
+import { apiFetch, errorMessage } from '../api/http';
 import { fmtValue } from '../format';
 import { ErrorBox } from './Common';
 import { useLoad } from './useLoad';
@@ -112,7 +112,7 @@ export function ParquetView({ url, size }: { url: string; size?: number }) {
   const { data: state, error } = useLoad(async () => {
     if (size !== undefined && size > MAX_PARQUET_BYTES) throw new Error(`File too large to preview (${size} bytes); download it instead.`);
     try {
-      const res = await fetch(url);
+      const res = await apiFetch(url);
       if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
       const file = await res.arrayBuffer();
       const meta = parquetMetadata(file);

@@ -6,7 +6,7 @@ import { ModelVersion, registryApi, STAGES } from '../api/registry';
 import { api, Experiment, getLoggedModel, LoggedModel, Run } from '../api/tracking';
 import { fmtTime } from '../format';
 import { href } from '../router';
-import { ErrorBox } from '../components/Common';
+import { ErrorBox, Forbidden } from '../components/Common';
 import { AliasEditor } from '../components/AliasEditor';
 import { MarkdownEditor } from '../components/Markdown';
 import { MLmodelSignature, parseMLmodel, parseSignature } from '../components/MLmodelView';
@@ -37,6 +37,12 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
     () => (experimentId ? api.getExperiment(experimentId).then((x) => x.experiment) : undefined), [experimentId]);
 
   const modelHref = href(`/models/${encodeURIComponent(name)}`);
+  if (versionLoad.forbidden) {
+    return (
+      <div className="page"><div className="crumbs"><a href="#/models">Models</a> / <a href={modelHref}>{name}</a> / Version {version}</div>
+        <Forbidden message={versionLoad.error} /></div>
+    );
+  }
   return (
     <div className="page model-version">
       <div className="crumbs"><a href="#/models">Models</a> / <a href={modelHref}>{name}</a> / Version {version}</div>

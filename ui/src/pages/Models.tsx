@@ -4,9 +4,10 @@ import { ModelVersion, RegisteredModel, registryApi } from '../api/registry';
 import { api } from '../api/tracking';
 import { fmtTime } from '../format';
 import { href, navigate } from '../router';
-import { ErrorBox } from '../components/Common';
+import { ErrorBox, Forbidden } from '../components/Common';
 import { AliasEditor } from '../components/AliasEditor';
 import { MarkdownEditor } from '../components/Markdown';
+import { PermissionsPanel } from '../components/PermissionsPanel';
 import { TagEditor } from '../components/TagEditor';
 import { useLoad } from '../components/useLoad';
 
@@ -131,6 +132,9 @@ export function ModelPage({ name }: { name: string }) {
   }, [versions]);
   const aliasesOf = (v: string) => (model?.aliases || []).filter((a) => a.version === v).map((a) => a.alias);
   const vhref = (v: string) => href(`/models/${encodeURIComponent(name)}/versions/${v}`);
+  if (modelLoad.forbidden) {
+    return <div className="page"><div className="crumbs"><a href="#/models">Models</a> / {name}</div><Forbidden message={modelLoad.error} /></div>;
+  }
   return (
     <div className="page">
       <div className="crumbs"><a href="#/models">Models</a> / {name}</div>
@@ -178,6 +182,7 @@ export function ModelPage({ name }: { name: string }) {
                   <td className="muted ellipsis" title={v.description}>{snippet(v.description)}</td></tr>))}
               </tbody></table>
           )}
+          <PermissionsPanel resourceType="registered_model" resourceId={name} />
         </>
       )}
     </div>

@@ -4,7 +4,7 @@ import { api, artifactUrl, LoggedModel, loggedModelArtifactUrl, Run, runsApi } f
 import { fmtDuration, fmtTime, fmtValue } from '../format';
 import { href, navigate } from '../router';
 import { Chart, Series } from '../components/Chart';
-import { ErrorBox, Status } from '../components/Common';
+import { ErrorBox, Forbidden, Status } from '../components/Common';
 import type { ArtifactSource } from '../components/Artifacts';
 import { useLoad } from '../components/useLoad';
 
@@ -31,7 +31,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
   const tab = params.get('tab') || 'overview';
   const [tick, setTick] = useState(0);
 
-  const { data: run = null, error } = useLoad(() => api.getRun(runId).then((r) => r.run), [runId, tick]);
+  const { data: run = null, error, forbidden } = useLoad(() => api.getRun(runId).then((r) => r.run), [runId, tick]);
   const experimentId = run?.info.experiment_id;
   const { data: children = [] } = useLoad(() => (experimentId
     ? api.searchRuns([experimentId], `tags.mlflow.parentRunId = ${sqlString(runId)}`, [], undefined, 100)
@@ -47,6 +47,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
     return () => clearInterval(t);
   }, [run?.info.status]);
 
+  if (forbidden) return <div className="page"><Forbidden message={error} /></div>;
   if (error) return <div className="page"><ErrorBox error={error} /></div>;
   if (!run) return <div className="page"><p className="muted">Loading…</p></div>;
   const tag = (k: string) => run.data.tags?.find((t) => t.key === k)?.value;

@@ -4,11 +4,12 @@ import { api, Run, runsApi } from '../api/tracking';
 import { fmtDuration, fmtTime, fmtValue } from '../format';
 import { href, navigate } from '../router';
 import { Column, VirtualTable } from '../components/VirtualTable';
-import { ErrorBox, Status } from '../components/Common';
+import { ErrorBox, Forbidden, Status } from '../components/Common';
 import { FilterInput } from '../components/FilterInput';
 import { buildTree, parentOf, runIndex, TreeRow } from '../components/RunTree';
 import { LIVE_POLL_MS, replaceRuns, useLiveRows } from '../components/useLiveRows';
 import { MoveRunsBar } from '../components/MoveRuns';
+import { PermissionsPanel } from '../components/PermissionsPanel';
 import { useLoad } from '../components/useLoad';
 import { usePagedRuns } from '../components/usePagedRuns';
 
@@ -100,7 +101,7 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
     navigate(`/experiments/${expKey}`, { ...cur, ...patch }, true);
   };
 
-  const { data: experiments, error: experimentsError } = useLoad(
+  const { data: experiments, error: experimentsError, forbidden } = useLoad(
     () => Promise.all(experimentIds.map((id) => api.getExperiment(id).then((r) => r.experiment))), [expKey]);
   const expNames = useMemo(() => new Map((experiments || []).map((e) => [e.experiment_id, e.name])), [experiments]);
 
@@ -216,10 +217,14 @@ export function RunsPage({ experimentIds, params }: { experimentIds: string[]; p
   const keys = useMemo(() => ({ metrics: catalog.current.metrics, params: catalog.current.params, tags: catalog.current.tags }), [keysVersion]);
   const title = (experiments || []).map((e) => e.name);
 
+  if (forbidden) {
+    return <div className="page"><div className="crumbs"><a href="#/">Experiments</a> / {expKey}</div><Forbidden message={experimentsError} /></div>;
+  }
   return (
     <div className="page">
       <div className="crumbs"><a href="#/">Experiments</a> / {title.join(', ') || expKey}</div>
       <h1>{title.join(' + ') || 'Runs'}{experimentIds.length > 1 && <span className="muted small"> · {experimentIds.length} experiments</span>}</h1>
+      {experimentIds.length === 1 && <PermissionsPanel resourceType="experiment" resourceId={experimentIds[0]} collapsible />}
       <div className="toolbar">
         <form className="grow filter-form" onSubmit={(e) => { e.preventDefault(); setUrl({ filter: filterText }); }}>
           <FilterInput value={filterText} onChange={setFilterText} onSubmit={(v) => setUrl({ filter: v })} keys={keys}
