@@ -200,6 +200,16 @@ def resource(level: str) -> Check:
     return check
 
 
+def self_or(other: Check) -> Check:
+    """The user named by ``username`` themself, else ``other``."""
+
+    def check(service: AuthService, caller: Caller, params: Params) -> None:
+        if params.get("username") != caller.username:
+            other(service, caller, params)
+
+    return check
+
+
 def all_of(*checks: Check) -> Check:
     """Every one of ``checks``."""
 
@@ -412,7 +422,7 @@ RULES: dict[tuple[str, str], Rule] = {
     (f"{_M}/registered-models/permissions/delete", "DELETE"): Rule(registered_model(MANAGE)),
     (f"{_M3}/users/permissions/grant", "POST"): Rule(resource(MANAGE)),
     (f"{_M3}/users/permissions/revoke", "POST"): Rule(resource(MANAGE)),
-    (f"{_M3}/users/permissions/get", "GET"): SIGNED_IN,
+    (f"{_M3}/users/permissions/get", "GET"): Rule(self_or(resource(MANAGE))),
     (f"{_M3}/users/permissions/list", "GET"): SIGNED_IN,
     (f"{_M3}/users/current/permissions", "GET"): SIGNED_IN,
     (f"{_X}/groups/create", "POST"): ADMIN,
@@ -428,6 +438,12 @@ RULES: dict[tuple[str, str], Rule] = {
     (f"{_X}/tokens/list", "GET"): SIGNED_IN,
     (f"{_X}/tokens/revoke", "POST"): SIGNED_IN,
     (f"{_X}/audit/search", "GET"): ADMIN,
+    # the web UI's sign-in (single sign-on's two routes exist only when it is configured)
+    ("/auth/config", "GET"): PUBLIC,
+    ("/auth/login", "POST"): PUBLIC,
+    ("/auth/logout", "POST"): PUBLIC,
+    ("/auth/oidc/login", "GET"): PUBLIC,
+    ("/auth/oidc/callback", "GET"): PUBLIC,
     # meta
     ("/health", "GET"): PUBLIC,
     ("/version", "GET"): PUBLIC,

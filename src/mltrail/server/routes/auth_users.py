@@ -264,9 +264,11 @@ def revoke(ctx: ServerContext, params: dict[str, Any]) -> None:
 
 @table.route("/users/permissions/get", "GET", Field("username", required=True), *_RESOURCE, prefixes=_V3)
 def effective(ctx: ServerContext, params: dict[str, Any]) -> dict[str, Any]:
-    """A user's effective permission on a resource, as a request of theirs would be checked (admins, or self)."""
+    """A user's effective permission on a resource, as a request of theirs would be checked.
+
+    For admins, the user themself, and those who MANAGE the resource.
+    """
     service = service_of(ctx)
-    require_admin_or_self(params["username"])
     target = caller_for(service.store.get_user(params["username"]), "basic")
     kind, ident = params["resource_type"], params["resource_id"]
     if kind == RESOURCE_EXPERIMENT:
