@@ -26,6 +26,11 @@ COMMANDS: dict[str, str] = {
     "server": "mltrail.cli.server:server",
     "models": "mltrail.cli.models:models",
     "run": "mltrail.cli.projects:run",
+    "users": "mltrail.cli.users:users",
+    "tokens": "mltrail.cli.tokens:tokens",
+    "permissions": "mltrail.cli.permissions:permissions",
+    "groups": "mltrail.cli.auth_admin:groups",
+    "audit": "mltrail.cli.auth_admin:audit",
 }
 
 
