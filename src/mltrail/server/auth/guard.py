@@ -58,7 +58,8 @@ def auth_error_response(error: MltrailError, request: Request) -> Response:
     """
     headers: dict[str, str] = {}
     if error.error_code == UNAUTHENTICATED:
-        from_ui = request.url.path.startswith("/ajax-api/") or SESSION_COOKIE in request.cookies
+        path = request.url.path
+        from_ui = path.startswith(("/ajax-api/", "/auth/")) or SESSION_COOKIE in request.cookies
         if not from_ui:
             headers["WWW-Authenticate"] = 'Basic realm="mltrail"'
     if isinstance(error, LoginLimited):
