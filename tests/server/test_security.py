@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from mltrail.server.uri_policy import ArtifactUriPolicy
-from tests.server.live import live_server
+from tests.server.live import ADMIN, auth_live_server, live_server
 
 API = "/api/2.0/mlflow"
 AJAX = "/ajax-api/2.0/mlflow"
@@ -443,3 +443,117 @@ def test_oversize_and_malformed_bodies_get_json_4xx(target: Target, http: httpx.
         ).status_code
         == 400
     )
+
+
+# --- the auth API and its checks (a server with --auth) ------------------------------------------------------------
+_MALLORY = ("mallory", "mallory-passphrase-1")
+
+
+@pytest.fixture(scope="module")
+def auth_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(url, id of an experiment the admin owns) on a server where Mallory holds no permission anywhere."""
+    root = tmp_path_factory.mktemp("security-auth")
+    with auth_live_server(root, default_permission="NO_PERMISSIONS", login_max_failures=10_000) as url:
+        httpx.post(
+            f"{url}/api/2.0/mlflow/users/create", json={"username": _MALLORY[0], "password": _MALLORY[1]}, auth=ADMIN
+        )
+        exp = httpx.post(f"{url}/api/2.0/mlflow/experiments/create", json={"name": "secret"}, auth=ADMIN).json()
+        run = httpx.post(
+            f"{url}/api/2.0/mlflow/runs/create", json={"experiment_id": exp["experiment_id"]}, auth=ADMIN
+        ).json()["run"]["info"]
+        folder = run["artifact_uri"][len("mlflow-artifacts:/") :].strip("/")
+        assert httpx.put(
+            f"{url}/api/2.0/mlflow-artifacts/artifacts/{folder}/k.txt", content=b"key", auth=ADMIN
+        ).is_success
+        yield url, exp["experiment_id"]
+
+
+_HOSTILE_NAMES = ["", "a\x00b", "x" * 5000, "tab\tname", " padded ", 7, ["list"], {"o": 1}, None, True]
+
+
+@pytest.mark.parametrize("name", _HOSTILE_NAMES, ids=range(len(_HOSTILE_NAMES)))
+def test_hostile_usernames_get_400(auth_target: tuple[str, str], name: object) -> None:
+    url, _ = auth_target
+    response = httpx.post(
+        f"{url}/api/2.0/mlflow/users/create", json={"username": name, "password": "pw-123456"}, auth=ADMIN
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        (
+            "/api/2.0/mlflow/experiments/permissions/create",
+            "POST",
+            {"experiment_id": "0", "username": "mallory", "permission": "ALL"},
+        ),
+        (
+            "/api/2.0/mlflow/experiments/permissions/create",
+            "POST",
+            {"experiment_id": "1 OR 1=1", "username": "mallory", "permission": "READ"},
+        ),
+        (
+            "/api/2.0/mlflow/experiments/permissions/create",
+            "POST",
+            {"experiment_id": "99999999999999999999", "username": "mallory", "permission": "READ"},
+        ),
+        (
+            "/api/2.0/mlflow/experiments/permissions/create",
+            "POST",
+            {"experiment_id": "0", "username": "a\x00", "permission": "READ"},
+        ),
+        (
+            "/api/3.0/mlflow/users/permissions/grant",
+            "POST",
+            {"username": "mallory", "resource_type": "../../etc", "resource_id": "0", "permission": "READ"},
+        ),
+        ("/api/2.0/mlflow/users/update-admin", "PATCH", {"username": "mallory", "is_admin": "maybe"}),
+        ("/api/2.0/mltrail/tokens/revoke", "POST", {"id": 2**63}),
+        ("/api/2.0/mltrail/tokens/revoke", "POST", {"id": "1; DROP TABLE auth_users"}),
+        ("/api/2.0/mltrail/tokens/create", "POST", {"name": "n", "expires_in_days": 10**12}),
+        ("/api/2.0/mltrail/audit/search?max_results=100000", "GET", None),
+        ("/api/2.0/mltrail/audit/search?page_token=%00%ff", "GET", None),
+        (
+            "/api/2.0/mltrail/permissions/set",
+            "POST",
+            {
+                "resource_type": "experiment",
+                "resource_id": "0",
+                "permission": "READ",
+                "username": "mallory",
+                "group": "g",
+            },
+        ),
+    ],
+)
+def test_hostile_auth_api_input_gets_4xx(auth_target: tuple[str, str], path: str, method: str, body: object) -> None:
+    url, _ = auth_target
+    response = httpx.request(method, url + path, json=body, auth=ADMIN)
+    assert 400 <= response.status_code < 500, (path, body, response.text)
+    assert response.json()["error_code"] in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_artifact_paths_cannot_walk_into_an_experiment_without_permission(auth_target: tuple[str, str]) -> None:
+    url, exp = auth_target
+    with httpx.Client(base_url=url, auth=_MALLORY, timeout=30) as mallory:
+        mine = mallory.post("/api/2.0/mlflow/experiments/create", json={"name": "mallorys"}).json()["experiment_id"]
+        folder = f"/api/2.0/mlflow-artifacts/artifacts/{mine}"
+        for path in (
+            f"{folder}/../{exp}",
+            f"{folder}/%2e%2e/{exp}",
+            f"{folder}/..%2f{exp}",
+            f"/api/2.0/mlflow-artifacts/artifacts//{exp}",
+            f"/api/2.0/mlflow-artifacts/artifacts/./{exp}",
+            f"/api/2.0/mlflow-artifacts/artifacts/{exp}",
+            f"/api/2.0/mlflow-artifacts/artifacts?path={exp}",
+            f"/api/2.0/mlflow-artifacts/artifacts?path={mine}/../{exp}",
+        ):
+            listing = mallory.get(path)
+            assert listing.status_code in (400, 403, 404), (path, listing.status_code, listing.text)
+            assert b"k.txt" not in listing.content
+        assert mallory.get(f"/api/2.0/mlflow/experiments/get?experiment_id={exp}").status_code == 403
+        assert mallory.post("/api/2.0/mlflow/runs/search", json={"experiment_ids": [exp]}).json() == {}
+        refused = mallory.post(f"/api/2.0/mlflow-artifacts/mpu/create/{exp}", json={"path": "evil.bin", "num_parts": 1})
+        assert refused.status_code == 403
