@@ -15,7 +15,8 @@ export function AdminPage({ params }: { params: URLSearchParams }) {
     return <div className="page"><h1>Admin</h1><p className="muted">Authentication is off on this server: there are no users to manage.</p></div>;
   }
   if (!user?.is_admin) {
-    return <div className="page"><h1>Admin</h1><Forbidden message="You do not have permission to open the admin pages: they are for admins only." /></div>;
+    return <div className="page"><h1>Admin</h1><Forbidden message="You do not have permission to open the admin pages: they are for admins only."
+      hint="An admin can make you one." /></div>;
   }
   const tab = TABS.some(([id]) => id === params.get('tab')) ? params.get('tab')! : 'users';
   return (
