@@ -256,3 +256,37 @@ def test_mlflow_ini_files_load(tmp_path: Path) -> None:
     config = load_auth_config(path, env={"MLFLOW_AUTH_ADMIN_PASSWORD": "from-the-env-1"})
     assert (config.default_permission, config.database_uri) == ("EDIT", "sqlite:///auth.db")
     assert (config.admin_username, config.admin_password) == ("root", "from-the-env-1")
+
+
+def test_mltrails_own_client_signs_in_from_the_environment(url: str, tmp_path: Path) -> None:
+    secret = httpx.post(f"{url}/api/2.0/mltrail/tokens/create", json={"name": "script"}, auth=DANA).json()["secret"]
+    script = (
+        "import mltrail\n"
+        "mltrail.set_experiment('dana-script')\n"
+        "with mltrail.start_run() as run:\n"
+        "    mltrail.log_metric('acc', 0.75)\n"
+        "print(run.info.run_id)\n"
+    )
+    base_env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("MLFLOW_", "MLTRAIL_"))}
+    for credentials in (
+        {"MLTRAIL_TRACKING_TOKEN": secret},
+        {"MLFLOW_TRACKING_USERNAME": DANA[0], "MLFLOW_TRACKING_PASSWORD": DANA[1]},
+    ):
+        env = {**base_env, "MLTRAIL_TRACKING_URI": url, **credentials}
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        run_id = done.stdout.strip().splitlines()[-1]
+        got = httpx.get(f"{url}/api/2.0/mlflow/runs/get?run_id={run_id}", auth=DANA).json()
+        assert got["run"]["data"]["metrics"][0]["value"] == 0.75
+        assert httpx.get(f"{url}/api/2.0/mlflow/runs/get?run_id={run_id}", auth=EVE).status_code == 403
+    anonymous = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**base_env, "MLTRAIL_TRACKING_URI": url},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert anonymous.returncode != 0 and "not authenticated" in anonymous.stderr
