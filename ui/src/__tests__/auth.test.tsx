@@ -76,6 +76,8 @@ describe('auth API', () => {
     expect(await authApi.config()).toMatchObject({ auth_enabled: true, user: BOB, sso: { enabled: true, login_url: '/auth/oidc/login' } });
     fakeServer(() => undefined);
     expect(await authApi.config()).toEqual(NO_AUTH);
+    vi.stubGlobal('fetch', vi.fn(async () => new Response('<!doctype html><html></html>', { status: 200 })));
+    expect(await authApi.config()).toEqual(NO_AUTH); // a server without auth: its SPA fallback page
     fakeServer(() => [500, { message: 'boom' }]);
     await expect(authApi.config()).rejects.toMatchObject({ status: 500 });
   });

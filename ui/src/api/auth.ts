@@ -64,9 +64,9 @@ async function session<T>(path: string, body?: unknown): Promise<T> {
 
 export const authApi = {
   /** The server's auth settings and the signed-in user; {@link NO_AUTH} from a server without authentication. */
-  config: () => session<Partial<AuthConfig>>('auth/config').then((c): AuthConfig => ({
-    ...NO_AUTH, ...c, sso: { ...NO_AUTH.sso, ...(c.sso || {}) }, user: c.user || null,
-  }), (e) => {
+  config: () => session<Partial<AuthConfig>>('auth/config').then((c): AuthConfig => (typeof c.auth_enabled !== 'boolean'
+    ? NO_AUTH // not the auth settings (a server without authentication answers its web page for unknown paths)
+    : { ...NO_AUTH, ...c, sso: { ...NO_AUTH.sso, ...(c.sso || {}) }, user: c.user || null }), (e) => {
     if (e instanceof ApiError && e.status === 404) return NO_AUTH;
     throw e;
   }),
