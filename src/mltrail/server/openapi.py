@@ -40,6 +40,12 @@ _ERRORS: dict[str, str] = {
     "504": "The database did not answer in time (DEADLINE_EXCEEDED)",
 }
 _BODY_ERRORS: dict[str, str] = {"413": "The request body is too large (RESOURCE_EXHAUSTED)"}
+#: The statuses a server with ``--auth`` adds.
+_AUTH_ERRORS: dict[str, str] = {
+    "401": "Not signed in, or bad credentials (UNAUTHENTICATED)",
+    "403": "Host header not allowed, or not permitted (PERMISSION_DENIED)",
+    "429": "Too many failed sign-ins (REQUEST_LIMIT_EXCEEDED)",
+}
 
 
 def _schema(field: Field) -> dict[str, Any]:
@@ -59,8 +65,10 @@ def _schema(field: Field) -> dict[str, Any]:
     return schema
 
 
-def _responses(with_body: bool) -> dict[str, Any]:
-    errors = {**_ERRORS, **_BODY_ERRORS} if with_body else _ERRORS
+def _responses(with_body: bool, with_auth: bool) -> dict[str, Any]:
+    errors = {**_ERRORS, **_BODY_ERRORS} if with_body else dict(_ERRORS)
+    if with_auth:
+        errors.update(_AUTH_ERRORS)
     responses: dict[str, Any] = {
         "200": {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}}
     }
@@ -69,13 +77,17 @@ def _responses(with_body: bool) -> dict[str, Any]:
     return responses
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document of every JSON endpoint (each under its first prefix, e.g. ``/api/2.0/mlflow``)."""
+@lru_cache(maxsize=2)
+def openapi_document(include_auth: bool = False) -> dict[str, Any]:
+    """The OpenAPI document of every JSON endpoint (each under its first prefix, e.g. ``/api/2.0/mlflow``).
+
+    With ``include_auth`` (a server with ``--auth``): the auth API too, the 401/403/429 answers, and HTTP Basic and
+    bearer tokens as the security schemes.
+    """
     from mltrail import __version__
 
     paths: dict[str, dict[str, Any]] = {}
-    for endpoint in all_endpoints():
+    for endpoint in all_endpoints(include_auth=include_auth):
         path = endpoint.prefixes[0] + endpoint.path.replace(":path}", "}")
         body_fields = [f for f in endpoint.fields if f.name not in endpoint.path_params]
         for method in endpoint.methods:
@@ -83,7 +95,7 @@ def openapi_document() -> dict[str, Any]:
             operation: dict[str, Any] = {
                 "summary": endpoint.summary,
                 "operationId": f"{endpoint.handler.__name__}_{method.lower()}",
-                "responses": _responses(with_body),
+                "responses": _responses(with_body, include_auth),
             }
             parameters = [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
@@ -102,7 +114,7 @@ def openapi_document() -> dict[str, Any]:
             if parameters:
                 operation["parameters"] = parameters
             paths.setdefault(path, {})[method.lower()] = operation
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "mltrail tracking server", "version": __version__},
         "paths": paths,
@@ -116,3 +128,10 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    if include_auth:
+        document["components"]["securitySchemes"] = {
+            "basic": {"type": "http", "scheme": "basic"},
+            "token": {"type": "http", "scheme": "bearer", "description": "A personal access token (mlt_...)"},
+        }
+        document["security"] = [{"basic": []}, {"token": []}]
+    return document

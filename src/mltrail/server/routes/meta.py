@@ -39,7 +39,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         return Response(dumps(info), media_type="application/json")
 
     async def openapi(request: Request) -> Response:
-        return Response(dumps(openapi_document()), media_type="application/json")
+        return Response(dumps(openapi_document(include_auth=ctx.auth is not None)), media_type="application/json")
 
     return [
         Route("/health", health, methods=["GET"]),
