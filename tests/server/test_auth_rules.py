@@ -128,3 +128,9 @@ def test_public_routes_stay_open(auth_url: str) -> None:
     assert config["auth_enabled"] is True and config["user"] is None
     signed_in = httpx.get(f"{auth_url}/auth/config", auth=ADMIN).json()
     assert signed_in["user"]["username"] == ADMIN[0] and signed_in["user"]["is_admin"] is True
+
+
+def test_a_server_without_auth_says_so(live_http: httpx.Client) -> None:
+    config = live_http.get("/auth/config").json()
+    assert config == {"auth_enabled": False, "password_login": False, "sso": {"enabled": False}, "user": None}
+    assert live_http.get("/api/2.0/mlflow/users/list").status_code == 404  # no auth API without --auth

@@ -143,7 +143,7 @@ def create_app(
     file_routes: list[BaseRoute] = [*meta.routes(ctx), *artifacts.routes(ctx), *registry.routes(ctx)]
     routes: list[BaseRoute]
     if ctx.auth is None:
-        routes = [*file_routes, *endpoint_routes(all_endpoints(), ctx)]
+        routes = [*auth_session.routes_without_auth(), *file_routes, *endpoint_routes(all_endpoints(), ctx)]
     else:
         routes = [
             *auth_session.routes(ctx.auth),

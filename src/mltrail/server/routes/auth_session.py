@@ -123,3 +123,13 @@ def routes(service: AuthService, sso: dict[str, Any] | None = None) -> list[Base
         Route("/auth/login", login, methods=["POST"]),
         Route("/auth/logout", logout, methods=["POST"]),
     ]
+
+
+def routes_without_auth() -> list[BaseRoute]:
+    """``/auth/config`` on a server without ``--auth``: the web UI then shows no sign-in at all."""
+
+    async def config(request: Request) -> Response:
+        """Authentication is off on this server."""
+        return _json({"auth_enabled": False, "password_login": False, "sso": {"enabled": False}, "user": None})
+
+    return [Route("/auth/config", config, methods=["GET"])]
