@@ -557,3 +557,31 @@ def test_artifact_paths_cannot_walk_into_an_experiment_without_permission(auth_t
         assert mallory.post("/api/2.0/mlflow/runs/search", json={"experiment_ids": [exp]}).json() == {}
         refused = mallory.post(f"/api/2.0/mlflow-artifacts/mpu/create/{exp}", json={"path": "evil.bin", "num_parts": 1})
         assert refused.status_code == 403
+
+
+def test_model_sources_cannot_reach_into_an_experiment_without_permission(tmp_path: Path) -> None:
+    with auth_live_server(tmp_path, default_permission="NO_PERMISSIONS") as url:
+        httpx.post(
+            f"{url}/api/2.0/mlflow/users/create", json={"username": _MALLORY[0], "password": _MALLORY[1]}, auth=ADMIN
+        )
+        secret = httpx.post(f"{url}/api/2.0/mlflow/experiments/create", json={"name": "s"}, auth=ADMIN).json()
+        root = tmp_path / "artifacts"
+        with httpx.Client(base_url=url, auth=_MALLORY, timeout=30) as mallory:
+            mine = mallory.post("/api/2.0/mlflow/experiments/create", json={"name": "m"}).json()["experiment_id"]
+            assert mallory.post("/api/2.0/mlflow/registered-models/create", json={"name": "grab"}).status_code == 200
+            for source in (
+                f"mlflow-artifacts:/{secret['experiment_id']}/run/artifacts/model",
+                str(root / secret["experiment_id"] / "run"),
+                f"file://{root / secret['experiment_id']}",
+                f"{root / mine}/../{secret['experiment_id']}",
+                str(root),
+            ):
+                refused = mallory.post("/api/2.0/mlflow/model-versions/create", json={"name": "grab", "source": source})
+                assert refused.status_code in (400, 403), (source, refused.text)
+            run = mallory.post("/api/2.0/mlflow/runs/create", json={"experiment_id": mine}).json()["run"]["info"]
+            for source in (f"runs:/{run['run_id']}/model", f"mlflow-artifacts:/{mine}/{run['run_id']}/artifacts/m"):
+                allowed = mallory.post(
+                    "/api/2.0/mlflow/model-versions/create",
+                    json={"name": "grab", "source": source, "run_id": run["run_id"]},
+                )
+                assert allowed.status_code == 200, allowed.text

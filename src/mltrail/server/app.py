@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from mltrail.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR, MltrailError
 from mltrail.server.auth.guard import auth_error_response, authenticate, guard_route, record_write, run_checked
+from mltrail.server.auth.oidc import OidcConfig, oidc_routes, sso_description
 from mltrail.server.auth.rules import rule_for
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import Endpoint, ExactPathRouter
@@ -145,8 +146,10 @@ def create_app(
     if ctx.auth is None:
         routes = [*auth_session.routes_without_auth(), *file_routes, *endpoint_routes(all_endpoints(), ctx)]
     else:
+        oidc = OidcConfig.from_mapping(ctx.auth.config.oidc) if ctx.auth.config.oidc is not None else None
         routes = [
-            *auth_session.routes(ctx.auth),
+            *auth_session.routes(ctx.auth, sso_description(oidc) if oidc else None),
+            *(oidc_routes(ctx.auth, oidc) if oidc else ()),
             *(guard_route(r, ctx.auth) if isinstance(r, Route) else r for r in file_routes),
             *endpoint_routes(all_endpoints(include_auth=True), ctx),
         ]

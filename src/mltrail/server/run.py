@@ -91,7 +91,7 @@ def open_auth(settings: ServerSettings, ctx: ServerContext | None = None) -> Aut
     """
     config = load_auth_config(settings.auth_config)
     ctx = ctx or ServerContext(settings.backend_store_uri, settings.artifacts_destination)
-    return AuthService.open(config, settings.backend_store_uri, ctx.tracking_store)
+    return AuthService.open(config, settings.backend_store_uri, ctx.tracking_store, settings.artifacts_destination)
 
 
 def app_from_environment() -> Starlette:

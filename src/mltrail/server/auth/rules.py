@@ -29,6 +29,7 @@ from mltrail.entities.auth import (
 from mltrail.errors import PERMISSION_DENIED, MltrailError
 from mltrail.server.auth.identity import Caller
 from mltrail.server.auth.service import AuthService
+from mltrail.store.uris import get_uri_scheme
 
 Params = dict[str, Any]
 Check = Callable[[AuthService, Caller, Params], None]
@@ -230,15 +231,25 @@ _PROXY_SOURCE = re.compile(r"^mlflow-artifacts:/+(\d{1,19})(?:/|$)")
 
 
 def _model_source(service: AuthService, caller: Caller, params: Params) -> None:
-    """A model version's source must be readable by its registrant: its run, or the experiment folder it names."""
+    """A model version's source must be readable by its registrant: its run, or the experiment folder it names.
+
+    The server later serves the source's files (``model-versions/get-artifact``), so a source inside the artifact
+    store is checked like a proxy path; local paths elsewhere are for admins (object stores are the user's own).
+    """
     if caller.is_admin:
         return
     source = _text(params, "source") or ""
+    scheme = get_uri_scheme(source)
     match = _PROXY_SOURCE.match(source)
     if match:
         _require(service.permissions.experiment(caller, match.group(1)), READ, f"experiment {match.group(1)}")
     elif source.startswith("runs:/"):
         run(READ)(service, caller, {"run_id": source[len("runs:/") :].split("/", 1)[0]})
+    elif source and scheme in ("", "file"):
+        relative = service.relative_to_artifact_root(source)
+        if relative is None:
+            raise denied("Permission denied: only an admin may register a model from a local path.")
+        artifact_path(READ)(service, caller, {"path": relative})
     if params.get("run_id"):
         run(READ)(service, caller, params)
 

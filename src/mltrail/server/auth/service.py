@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from mltrail.server.auth.config import AuthConfig
 from mltrail.server.auth.credentials import CredentialCache, Credentials, LoginLimiter, unauthenticated
 from mltrail.server.auth.identity import Caller
 from mltrail.server.auth.permissions import PermissionResolver, TtlCache
+from mltrail.store.artifacts.local import local_path_from_uri
 from mltrail.store.auth.base import AuthStore
 
 if TYPE_CHECKING:
@@ -42,12 +44,21 @@ class AuthService:
         config: the auth settings.
         store: the auth store (users, tokens, permissions, audit).
         tracking_store: where a run's or a logged model's experiment is looked up (called on first use).
+        artifact_root: the artifact proxy's local folder (``--artifacts-destination``), whose top-level folders
+            are experiments: a local model source inside it is checked against the experiment it names.
     """
 
-    def __init__(self, config: AuthConfig, store: AuthStore, tracking_store: TrackingStore | None = None) -> None:
+    def __init__(
+        self,
+        config: AuthConfig,
+        store: AuthStore,
+        tracking_store: TrackingStore | None = None,
+        artifact_root: str | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self._tracking_store = tracking_store
+        self.artifact_root = os.path.realpath(artifact_root) if artifact_root and "://" not in artifact_root else None
         self.credentials = CredentialCache(config.credential_cache_seconds)
         self.limiter = LoginLimiter(config.login_max_failures, config.login_window_seconds)
         self.permissions = PermissionResolver(store, config.default_permission, config.permission_cache_seconds)
@@ -57,11 +68,17 @@ class AuthService:
         self._model_experiments: TtlCache[str, str] = TtlCache(ttl * 6)
 
     @classmethod
-    def open(cls, config: AuthConfig, tracking_db_uri: str, tracking_store: TrackingStore | None = None) -> AuthService:
+    def open(
+        cls,
+        config: AuthConfig,
+        tracking_db_uri: str,
+        tracking_store: TrackingStore | None = None,
+        artifact_root: str | None = None,
+    ) -> AuthService:
         """The service on ``config.database_uri`` (the tracking database when unset)."""
         from mltrail.store.auth.sql.store import SqlAuthStore
 
-        return cls(config, SqlAuthStore(config.database_uri or tracking_db_uri), tracking_store)
+        return cls(config, SqlAuthStore(config.database_uri or tracking_db_uri), tracking_store, artifact_root)
 
     @cached_property
     def tracking_store(self) -> TrackingStore:
@@ -147,6 +164,18 @@ class AuthService:
         return self._model_experiments.get_or_load(
             model_id, lambda m: self.tracking_store.get_logged_model(m, allow_deleted=True).experiment_id
         )
+
+    def relative_to_artifact_root(self, location: str) -> str | None:
+        """``location`` (a path or ``file:`` URI) relative to the artifact root, or None when it is not inside."""
+        if self.artifact_root is None:
+            return None
+        try:
+            path = os.path.realpath(local_path_from_uri(location))
+        except (MltrailError, ValueError, OSError):
+            return None
+        if path == self.artifact_root or not path.startswith(self.artifact_root + os.sep):
+            return None
+        return os.path.relpath(path, self.artifact_root).replace(os.sep, "/")
 
     def runs_moved(self, run_ids: list[str]) -> None:
         """Forget the cached experiment of runs that moved."""

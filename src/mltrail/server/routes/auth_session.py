@@ -8,6 +8,7 @@ cross-site form.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -83,9 +84,11 @@ def routes(service: AuthService, sso: dict[str, Any] | None = None) -> list[Base
     async def login(request: Request) -> Response:
         """Sign in with a username and password; answers the user and sets the session cookie."""
         address = client_address(request)
+        body_name = ""
         try:
             body = decode_json_body(await request.body())
             username, password = body.get("username"), body.get("password")
+            body_name = username[:255] if isinstance(username, str) else ""
             if not isinstance(username, str) or not username or not isinstance(password, str) or not password:
                 raise errors.invalid("Sign in needs a username and a password.")
             wait = service.limiter.retry_after(username, address)
@@ -106,7 +109,8 @@ def routes(service: AuthService, sso: dict[str, Any] | None = None) -> list[Base
                 else _json(error.to_dict(), error.http_status)
             )
             status, who = error.http_status, None
-        service.audit.record(audit_event(request, None, status, "Sign in", {"username": who or ""}))
+        event = audit_event(request, None, status, "Sign in", {"username": body_name})
+        service.audit.record(replace(event, username=who))
         return response
 
     async def logout(request: Request) -> Response:
