@@ -92,6 +92,7 @@ _JWKS_MIN_REFRESH_SECONDS = 30.0
 _MAX_NEXT_LENGTH = 2000
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 # --- configuration -------------------------------------------------------------------------------------------
@@ -146,8 +147,7 @@ def _names(section: Mapping[str, Any], key: str, default: tuple[str, ...], sep: 
         items = list(value)
     else:
         raise _invalid(f"{key} must be a list of strings, not {value!r}.")
-    names = tuple(dict.fromkeys(v.strip() for v in items if v.strip()))
-    return names
+    return tuple(dict.fromkeys(v.strip() for v in items if v.strip()))
 
 
 @dataclass(frozen=True)
@@ -252,9 +252,6 @@ def error_response(request: Request, error: SignInError) -> Response:
         '<p><a href="/">Back to mltrail</a></p></body></html>'
     )
     return Response(page, status_code=error.status, media_type="text/html", headers=_NO_STORE)
-
-
-_NO_STORE = {"Cache-Control": "no-store"}
 
 
 # --- the pending sign-in (a signed cookie) ------------------------------------------------------------------
@@ -456,8 +453,15 @@ class OidcProvider:
         data = await self._get_json((await self.metadata())["jwks_uri"], "signing keys")
         if not isinstance(data.get("keys"), list):
             raise SignInError(502, "The identity provider sent malformed signing keys.", "jwks has no keys list")
-        self._jwks, self._jwks_at = data, time.monotonic()
-        return data
+        # Signature keys of the asymmetric types only: an encryption key or a type joserfc does not know would
+        # otherwise make the whole set fail to load.
+        keys = [
+            k
+            for k in data["keys"]
+            if isinstance(k, dict) and k.get("kty") in ("RSA", "EC", "OKP") and k.get("use", "sig") == "sig"
+        ]
+        self._jwks, self._jwks_at = {"keys": keys}, time.monotonic()
+        return self._jwks
 
     def algorithms(self, metadata: Mapping[str, Any]) -> tuple[str, ...]:
         """ID token algorithms accepted: the provider's asymmetric ones (RS256 when it lists none)."""
@@ -599,7 +603,9 @@ def oidc_routes(service: AuthService, config: OidcConfig) -> list[BaseRoute]:
     provider = OidcProvider(config)
     sealer = StateSealer(config)
     used = _UsedStates()
-    cookie_path = urlsplit(config.redirect_uri).path or "/"
+    redirect_parts = urlsplit(config.redirect_uri)
+    cookie_path = redirect_parts.path or "/"
+    redirect_origin = f"{redirect_parts.scheme}://{redirect_parts.netloc}"
 
     def secure(request: Request) -> bool:
         return is_secure(request) or config.redirect_uri.startswith("https://")
@@ -636,7 +642,8 @@ def oidc_routes(service: AuthService, config: OidcConfig) -> list[BaseRoute]:
         if pending is None:
             raise SignInError(
                 400,
-                "This sign-in link is invalid, expired or was started in another browser. Start again.",
+                "This sign-in link is invalid or expired, or the sign-in was started in another browser or at "
+                f"another address than {redirect_origin}. Start again.",
                 "unknown or expired state",
             )
         if not used.claim(pending.state, pending.expires_at):
