@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from mltrail.server.app import create_app
 from mltrail.server.auth.config import load_auth_config
+from mltrail.server.auth.oidc import OidcConfig
 from mltrail.server.auth.service import AuthService
 from mltrail.server.context import ServerContext
 
@@ -110,7 +111,10 @@ def prepare(settings: ServerSettings) -> None:
         os.makedirs(settings.artifacts_destination, exist_ok=True)
     ServerContext(settings.backend_store_uri, settings.artifacts_destination).tracking_store  # noqa: B018
     if settings.auth:
-        open_auth(settings).bootstrap_admin()
+        service = open_auth(settings)
+        if service.config.oidc is not None:
+            OidcConfig.from_mapping(service.config.oidc)  # a bad [oidc] section: one line here, not one per worker
+        service.bootstrap_admin()
 
 
 def uvicorn_protocol_settings() -> dict[str, Any]:
