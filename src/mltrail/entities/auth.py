@@ -47,6 +47,16 @@ def can_manage(name: str) -> bool:
     return PERMISSION_LEVELS[name] >= PERMISSION_LEVELS[MANAGE]
 
 
+def _grant_dict(resource: dict[str, Any], permission: str, user_id: int | None, group_id: int | None) -> dict[str, Any]:
+    """A grant's wire shape: the resource's key, the permission, and whose it is."""
+    out = {**resource, "permission": permission}
+    if user_id is not None:
+        out["user_id"] = user_id
+    if group_id is not None:
+        out["group_id"] = group_id
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class ExperimentPermission:
     """A user's (or a group's) permission on one experiment (exactly one of ``user_id``/``group_id`` is set)."""
@@ -58,12 +68,7 @@ class ExperimentPermission:
 
     def to_dict(self) -> dict[str, Any]:
         """MLflow's wire shape (``group_id`` added only for a group's grant)."""
-        out: dict[str, Any] = {"experiment_id": self.experiment_id, "permission": self.permission}
-        if self.user_id is not None:
-            out["user_id"] = self.user_id
-        if self.group_id is not None:
-            out["group_id"] = self.group_id
-        return out
+        return _grant_dict({"experiment_id": self.experiment_id}, self.permission, self.user_id, self.group_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +82,7 @@ class RegisteredModelPermission:
 
     def to_dict(self) -> dict[str, Any]:
         """MLflow's wire shape (``group_id`` added only for a group's grant)."""
-        out: dict[str, Any] = {"name": self.name, "permission": self.permission}
-        if self.user_id is not None:
-            out["user_id"] = self.user_id
-        if self.group_id is not None:
-            out["group_id"] = self.group_id
-        return out
+        return _grant_dict({"name": self.name}, self.permission, self.user_id, self.group_id)
 
 
 @dataclass(frozen=True, slots=True)
