@@ -107,13 +107,25 @@ class ServerProcess:
         backend_store_uri: the database (default: ``sqlite:///root/db.sqlite``).
         workers: worker processes (``--workers``).
         port: the port (default: a free one); a restart keeps it.
+        artifacts_destination: ``--artifacts-destination`` (default: ``root/artifacts``; ``s3://bucket/prefix`` too).
+        extra_args: more ``mltrail server`` options, such as ``("--artifacts-presigned-downloads",)``.
     """
 
-    def __init__(self, root: Path, backend_store_uri: str | None = None, workers: int = 1, port: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        backend_store_uri: str | None = None,
+        workers: int = 1,
+        port: int = 0,
+        artifacts_destination: str | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.root = root
         self.backend_store_uri = backend_store_uri or f"sqlite:///{root / 'db.sqlite'}"
         self.workers = workers
         self.port = port or free_port()
+        self.artifacts_destination = artifacts_destination or str(root / "artifacts")
+        self.extra_args = tuple(extra_args)
         self.url = f"http://127.0.0.1:{self.port}"
         self.logs: list[Path] = []
         self.process: subprocess.Popen[bytes] | None = None
@@ -130,7 +142,8 @@ class ServerProcess:
             "--backend-store-uri",
             self.backend_store_uri,
             "--artifacts-destination",
-            str(self.root / "artifacts"),
+            self.artifacts_destination,
+            *self.extra_args,
         ]
         log = self.root / f"server-{len(self.logs)}.log"
         self.logs.append(log)
@@ -187,9 +200,11 @@ class ServerProcess:
 
 
 @contextmanager
-def server_process(root: Path, backend_store_uri: str | None = None, workers: int = 1) -> Iterator[ServerProcess]:
-    """A started :class:`ServerProcess`, stopped at the end of the block."""
-    server = ServerProcess(root, backend_store_uri, workers)
+def server_process(
+    root: Path, backend_store_uri: str | None = None, workers: int = 1, **options: object
+) -> Iterator[ServerProcess]:
+    """A started :class:`ServerProcess` (``options``: its other arguments), stopped at the end of the block."""
+    server = ServerProcess(root, backend_store_uri, workers, **options)  # type: ignore[arg-type]
     server.start()
     try:
         yield server
