@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "experiments": "mltrail.cli.experiments:experiments",
     "runs": "mltrail.cli.runs:runs",
     "gc": "mltrail.cli.gc:gc",
+    "db": "mltrail.cli.db:db",
     # Later groups plug in here, e.g.:
     "server": "mltrail.cli.server:server",
     "models": "mltrail.cli.models:models",

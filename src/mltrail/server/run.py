@@ -103,13 +103,17 @@ def app_from_environment() -> Starlette:
 
 
 def prepare(settings: ServerSettings) -> None:
-    """Create the schema and the artifact folder once, before workers start (so they do not race).
+    """Create or upgrade the schemas and the artifact folder once, before workers start (so they do not race).
 
-    With auth on, also the auth schema and the configured admin; a server with no admin refuses to start.
+    With auth on, also the auth schema and the configured admin; a server with no admin refuses to start. A
+    database migrated by a newer mltrail stops the server here, with one line (see ``store.sql.schema``); replicas
+    starting together on an old database wait while one of them migrates it.
     """
     if "://" not in settings.artifacts_destination:
         os.makedirs(settings.artifacts_destination, exist_ok=True)
-    ServerContext(settings.backend_store_uri, settings.artifacts_destination).tracking_store  # noqa: B018
+    ctx = ServerContext(settings.backend_store_uri, settings.artifacts_destination)
+    ctx.tracking_store  # noqa: B018
+    ctx.registry_store  # noqa: B018
     if settings.auth:
         service = open_auth(settings)
         if service.config.oidc is not None:

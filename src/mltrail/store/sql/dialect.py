@@ -1,22 +1,30 @@
-"""What differs between SQLite, PostgreSQL and MySQL/MariaDB: upserts, LIKE, autocommit, infinities.
+"""What differs between SQLite, PostgreSQL and MySQL/MariaDB: upserts, LIKE, autocommit, infinities, locks.
 
 A :class:`Dialect` is a property of a :class:`~mltrail.store.sql.database.Database` (``db.dialect``), one shared
 instance per backend: code asks it (``dialect.upsert(...)``, ``dialect.like(...)``) instead of comparing names.
 Row locks need no dialect: ``select(...).with_for_update()`` compiles to nothing on SQLite, whose write
-transactions (``BEGIN IMMEDIATE``) already run one at a time.
+transactions (``BEGIN IMMEDIATE``) already run one at a time. A database-wide lock does
+(:meth:`Dialect.exclusive`: an advisory lock, ``GET_LOCK`` or SQLite's write lock), for schema migrations that
+several server replicas would otherwise start at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
+
+from mltrail import errors
+from mltrail.store.sql.engines import SQLITE_BUSY_TIMEOUT_MS, WRITE_OPTION
 
 #: MySQL cannot store infinities in DOUBLE columns; they are stored as the largest finite doubles.
 _DOUBLE_MAX = 1.7976931348623157e308
@@ -93,6 +101,34 @@ class Dialect:
         """Keep an aggregate storable (see :meth:`MySQL.clamp`)."""
         return value
 
+    @contextlib.contextmanager
+    def exclusive(self, engine: Engine, name: str, timeout_s: float) -> Iterator[Connection]:
+        """A connection in a write transaction that holds the database-wide lock ``name`` (commits on success).
+
+        Other processes, on any host, that ask for the same lock on the same database wait until the transaction
+        ends. On SQLite the lock is the database's write lock (``BEGIN IMMEDIATE``, waiting up to ``timeout_s``
+        instead of the usual busy timeout), so nothing else writes meanwhile.
+
+        Raises:
+            MltrailError: TEMPORARILY_UNAVAILABLE when the lock is still held by another after ``timeout_s``.
+        """
+        with engine.connect() as conn:
+            timeout_ms = max(1, int(timeout_s * 1000))
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={timeout_ms}")
+            conn.commit()  # the PRAGMA began a (read) transaction of its own
+            try:
+                conn.execution_options(**{WRITE_OPTION: True})
+                try:
+                    txn = conn.begin()
+                except DBAPIError as exc:
+                    if "locked" not in str(exc.orig):
+                        raise
+                    raise _lock_timeout(name, timeout_s) from exc
+                with txn:
+                    yield conn
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
 
 class SQLite(Dialect):
     """SQLite: its LIKE ignores ASCII case."""
@@ -117,6 +153,24 @@ class PostgreSQL(Dialect):
     def ilike(self, column: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
         """``ILIKE``."""
         return column.ilike(pattern)
+
+    @contextlib.contextmanager
+    def exclusive(self, engine: Engine, name: str, timeout_s: float) -> Iterator[Connection]:
+        """See :meth:`Dialect.exclusive`: ``pg_advisory_xact_lock``, released when the transaction ends.
+
+        Advisory locks belong to one database, so ``name`` need not say which; it is hashed to the lock's 64-bit key.
+        """
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(timeout_s * 1000))}")
+            try:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                    raise
+                raise _lock_timeout(name, timeout_s) from exc
+            conn.exec_driver_sql("SET LOCAL lock_timeout TO DEFAULT")
+            yield conn
 
 
 class MySQL(Dialect):
@@ -169,6 +223,36 @@ class MySQL(Dialect):
         if value is None or not math.isinf(value):
             return value
         return _DOUBLE_MAX if value > 0 else -_DOUBLE_MAX
+
+    @contextlib.contextmanager
+    def exclusive(self, engine: Engine, name: str, timeout_s: float) -> Iterator[Connection]:
+        """See :meth:`Dialect.exclusive`: ``GET_LOCK``, held by the session until ``RELEASE_LOCK``.
+
+        Such locks are server-wide, so the lock's name includes the database's (hashed when over MySQL's 64
+        characters). DDL commits by itself here: the lock, not the transaction, keeps other processes out.
+        """
+        full = f"{name}:{engine.url.database or ''}"
+        lock = full if len(full) <= 64 else f"{name[:23]}:{hashlib.sha256(full.encode()).hexdigest()[:40]}"
+        with engine.connect() as conn:
+            params = {"name": lock, "timeout": int(timeout_s)}
+            got = conn.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"), params).scalar()
+            conn.commit()
+            if got != 1:
+                raise _lock_timeout(name, timeout_s)
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                with contextlib.suppress(DBAPIError):  # a lost session has released its locks already
+                    conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock})
+                    conn.commit()
+
+
+def _lock_timeout(name: str, timeout_s: float) -> errors.MltrailError:
+    return errors.MltrailError(
+        f"Gave up after {timeout_s:g} s waiting for the database lock '{name}' (another process holds it).",
+        errors.TEMPORARILY_UNAVAILABLE,
+    )
 
 
 SQLITE, POSTGRESQL, MYSQL = SQLite(), PostgreSQL(), MySQL()
