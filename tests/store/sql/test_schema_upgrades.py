@@ -130,8 +130,9 @@ def _check_legacy_rows(uri: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("via", ["stores", "cli"])
 def test_upgrade_from_the_first_released_schema(fresh_uri: str, via: str, tmp_path: Path) -> None:
-    # Upgrades every schema from its first revision to head. Where a schema has a single revision (registry and
-    # auth today) this still runs the path end to end, and will exercise their first real migration when it lands.
+    # Upgrades every schema from its first revision to head (tracking: 0001 -> 0002 today). Where a schema still
+    # has a single revision (auth today) this runs the path end to end anyway, and catches its first real
+    # migration when it lands.
     _create_first_schemas(fresh_uri)
     _insert_legacy_rows(fresh_uri)
     if via == "cli":
