@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -163,6 +164,16 @@ def create_app(
     if cors_origins:
         middleware.append(cors_middleware(cors_origins))
     app = Starlette(middleware=middleware, exception_handlers={404: _not_found, 405: _method_not_allowed})
-    app.router = ExactPathRouter(routes)  # Starlette's routing with a dictionary in front for plain paths
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(ctx.start_background_work)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(ctx.stop_background_work)
+
+    # Starlette's routing with a dictionary in front for plain paths (the router runs the lifespan too).
+    app.router = ExactPathRouter(routes, lifespan=lifespan)
     app.state.ctx = ctx
     return app

@@ -76,6 +76,25 @@ class ServerContext:
 
         return get_artifact_repository(self.artifacts_destination)
 
+    def start_background_work(self) -> None:
+        """Start what this server process runs beside requests (at start-up, in every worker of every replica).
+
+        The webhook dispatcher: each process's competes for due deliveries in the database, so a delivery is sent
+        once, by whichever replica claims it, and retried by another when its replica dies mid-delivery.
+        """
+        from mltrail.store.registry.sql.store import SqlRegistryStore
+
+        store = self.registry_store
+        if isinstance(store, SqlRegistryStore):
+            store.dispatcher.start()
+
+    def stop_background_work(self) -> None:
+        """Stop what :meth:`start_background_work` started (at shutdown)."""
+        store = self.__dict__.get("registry_store")  # only a store that was opened
+        dispatcher = getattr(store, "dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.stop()
+
     def repository_for(self, artifact_uri: str) -> tuple[ArtifactRepository, str]:
         """The repository and root-relative prefix that hold ``artifact_uri`` (a run's or a model's root).
 

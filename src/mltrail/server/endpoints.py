@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from mltrail.errors import INVALID_PARAMETER_VALUE
 from mltrail.server.protocol import Field, dumps
@@ -102,8 +102,8 @@ class ExactPathRouter(Router):
     (path parameters, 405s, redirects, 404s) still goes through the scan.
     """
 
-    def __init__(self, routes: list[BaseRoute]) -> None:
-        super().__init__(routes=routes)
+    def __init__(self, routes: list[BaseRoute], lifespan: Lifespan[Any] | None = None) -> None:
+        super().__init__(routes=routes, lifespan=lifespan)
         self._exact: dict[tuple[str, str], Route] = {}
         for index, route in enumerate(self.routes):
             if not isinstance(route, Route) or route.param_convertors or not route.methods:

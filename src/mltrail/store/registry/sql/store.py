@@ -5,15 +5,16 @@ the tracking tables directly: registering ``models:/m-...`` takes the run id and
 logged model and appends the new version to its ``mlflow.modelVersions`` tag, in the same transaction. Each
 public method is one read or write of the :class:`~mltrail.store.sql.database.Database`, done by the functions of
 a connection in ``_models``, ``_versions`` and ``_aliases``; searches select their page with one (cached)
-statement and load tags, aliases and latest versions for the whole page with one more (``_load``). Webhook
-events are queued after the change commits; webhook rows are ``_webhook_rows``'.
+statement and load tags, aliases and latest versions for the whole page with one more (``_load``). A change that
+fires a webhook event records its deliveries in its own transaction (``_webhook_rows``), and the dispatcher is woken
+once it commits; any replica's dispatcher may send them (see :mod:`mltrail.store.registry.webhooks`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,8 @@ from mltrail.store.registry.sql import _aliases, _load, _models, _versions, _web
 from mltrail.store.registry.webhooks import WebhookDispatcher
 from mltrail.store.sql.database import Database
 from mltrail.store.tracking.sql import migrations as tracking_migrations
+
+T = TypeVar("T")
 
 
 class SqlRegistryStore(RegistryStore):
@@ -74,9 +77,21 @@ class SqlRegistryStore(RegistryStore):
             self._dispatcher = WebhookDispatcher(self.webhook_log)
         return self._dispatcher
 
-    def _emit(self, event: str, data: dict[str, Any]) -> None:
-        if self.webhook_log.has_targets(event):
-            self.dispatcher.emit(event, data)
+    def _write(self, fn: Callable[[Connection], T], event: str, data: Callable[[T], dict[str, Any] | None]) -> T:
+        """Run ``fn`` in a write transaction that also records ``event``'s deliveries (``data(result)``; None: no
+        event), then wake the dispatcher when there are any."""
+        recorded = [0]
+
+        def work(conn: Connection) -> T:
+            result = fn(conn)
+            payload = data(result)
+            recorded[0] = self.webhook_log.record(conn, event, payload) if payload is not None else 0
+            return result
+
+        result = self.db.write(work)
+        if recorded[0]:
+            self.dispatcher.wake()
+        return result
 
     # ----------------------------------------------------------------------------- registered models
     def create_registered_model(
@@ -94,12 +109,14 @@ class SqlRegistryStore(RegistryStore):
             v.validate_tag(tag.key, tag.value)
             tag_map[tag.key] = str(tag.value)
         try:
-            model = self.db.write(lambda conn: _models.create(conn, name, tag_map, description, deployment_job_id))
+            return self._write(
+                lambda conn: _models.create(conn, name, tag_map, description, deployment_job_id),
+                WebhookEvent.REGISTERED_MODEL_CREATED,
+                lambda _: {"name": name, "tags": tag_map, "description": description},
+            )
         except IntegrityError:
             existing = self.get_registered_model(name)
             raise _models.exists_error(name, existing.is_prompt) from None
-        self._emit(WebhookEvent.REGISTERED_MODEL_CREATED, {"name": name, "tags": tag_map, "description": description})
-        return model
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """Return a registered model with its latest versions, tags and aliases."""
@@ -161,8 +178,11 @@ class SqlRegistryStore(RegistryStore):
         v.validate_model_name(name)
         v.validate_tag(tag.key, tag.value)
         value = str(tag.value)
-        self.db.write(lambda conn: _models.set_tag(conn, self.dialect, name, tag.key, value))
-        self._emit(WebhookEvent.REGISTERED_MODEL_TAG_SET, {"name": name, "key": tag.key, "value": value})
+        self._write(
+            lambda conn: _models.set_tag(conn, self.dialect, name, tag.key, value),
+            WebhookEvent.REGISTERED_MODEL_TAG_SET,
+            lambda _: {"name": name, "key": tag.key, "value": value},
+        )
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Delete a tag from a registered model."""
@@ -195,14 +215,12 @@ class SqlRegistryStore(RegistryStore):
         for tag in tags or []:
             v.validate_tag(tag.key, tag.value)
             tag_map[tag.key] = str(tag.value)
-        version = self.db.write(
+        return self._write(
             lambda conn: _versions.create(
                 conn, self.dialect, name, source, run_id, tag_map, run_link, description, model_id
-            )
-        )
-        self._emit(
+            ),
             WebhookEvent.MODEL_VERSION_CREATED,
-            {
+            lambda version: {
                 "name": name,
                 "version": version.version,
                 "source": source,
@@ -212,7 +230,6 @@ class SqlRegistryStore(RegistryStore):
                 "description": description,
             },
         )
-        return version
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:
         """Return one version."""
@@ -233,15 +250,13 @@ class SqlRegistryStore(RegistryStore):
                 "Model version transition cannot archive existing model versions because "
                 f"'{stage}' is not an Active stage. Valid stages are {list(ACTIVE_STAGES)}"
             )
-        result, previous = self.db.write(
-            lambda conn: _versions.transition(conn, name, version, target, archive_existing_versions)
-        )
-        self._emit(
+        result, _ = self._write(
+            lambda conn: _versions.transition(conn, name, version, target, archive_existing_versions),
             WebhookEvent.MODEL_VERSION_STAGE_CHANGED,
-            {
+            lambda changed: {
                 "name": name,
-                "version": result.version,
-                "from_stage": previous,
+                "version": changed[0].version,
+                "from_stage": changed[1],
                 "to_stage": target,
                 "archive_existing_versions": bool(archive_existing_versions),
             },
@@ -287,9 +302,10 @@ class SqlRegistryStore(RegistryStore):
         number = v.validate_version(version)
         v.validate_tag(tag.key, tag.value)
         value = str(tag.value)
-        self.db.write(lambda conn: _versions.set_tag(conn, self.dialect, name, number, tag.key, value))
-        self._emit(
-            WebhookEvent.MODEL_VERSION_TAG_SET, {"name": name, "version": str(number), "key": tag.key, "value": value}
+        self._write(
+            lambda conn: _versions.set_tag(conn, self.dialect, name, number, tag.key, value),
+            WebhookEvent.MODEL_VERSION_TAG_SET,
+            lambda _: {"name": name, "version": str(number), "key": tag.key, "value": value},
         )
 
     def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
@@ -306,15 +322,21 @@ class SqlRegistryStore(RegistryStore):
         v.validate_alias(alias)
         v.validate_alias_not_reserved(alias)
         number = v.validate_version(version)
-        self.db.write(lambda conn: _aliases.set_alias(conn, self.dialect, name, alias, number))
-        self._emit(WebhookEvent.MODEL_VERSION_ALIAS_SET, {"name": name, "alias": alias, "version": str(number)})
+        self._write(
+            lambda conn: _aliases.set_alias(conn, self.dialect, name, alias, number),
+            WebhookEvent.MODEL_VERSION_ALIAS_SET,
+            lambda _: {"name": name, "alias": alias, "version": str(number)},
+        )
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias."""
         v.validate_model_name(name)
         v.validate_alias(alias)
-        if self.db.write(lambda conn: _aliases.delete_alias(conn, name, alias)):
-            self._emit(WebhookEvent.MODEL_VERSION_ALIAS_DELETED, {"name": name, "alias": alias})
+        self._write(
+            lambda conn: _aliases.delete_alias(conn, name, alias),
+            WebhookEvent.MODEL_VERSION_ALIAS_DELETED,
+            lambda deleted: {"name": name, "alias": alias} if deleted else None,
+        )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias names (``latest``: the highest version)."""

@@ -2,7 +2,9 @@
 
 A registered model has a surrogate integer id, so a rename updates one row and versions, tags and aliases
 never move. ``next_version`` on the model row numbers versions: it is read and bumped under the model row's lock,
-so a deleted version's number is never reused. Webhooks and their delivery log live here too. The Alembic
+so a deleted version's number is never reused. Webhooks and their delivery log live here too; the log is also the
+delivery queue that every server replica's dispatcher claims from (``next_attempt_at``, ``lease_owner``,
+``lease_expires_at``: see :mod:`mltrail.store.registry.webhooks`). The Alembic
 revisions in ``migrations/versions`` create the same schema (``tests/store/registry`` checks they agree).
 """
 
@@ -105,5 +107,9 @@ webhook_deliveries = _table(
     sa.Column("error", string(1000)),
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Column("last_updated_time", sa.BigInteger, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger),
+    sa.Column("lease_owner", string(64)),
+    sa.Column("lease_expires_at", sa.BigInteger),
     sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "creation_time"),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
