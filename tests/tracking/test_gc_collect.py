@@ -129,3 +129,36 @@ def test_dry_run_needs_no_factory_and_changes_nothing(store, tmp_path):
 def test_real_run_needs_a_factory(store):
     with pytest.raises(MltrailError):
         collect_garbage(store)
+
+
+class _StaleListing:
+    """The store as a second gc saw it: it listed the deleted runs and experiments before the first gc purged
+    them (everything else goes to the real store)."""
+
+    def __init__(self, store: SqlTrackingStore) -> None:
+        self.store = store
+        self.runs = store.list_deleted_runs()
+        self.experiments = store.list_deleted_experiments()
+
+    def list_deleted_runs(self, older_than_ms=None, experiment_ids=None):
+        return [r for r in self.runs if experiment_ids is None or r.experiment_id in experiment_ids]
+
+    def list_deleted_experiments(self, older_than_ms=None):
+        return self.experiments
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_a_gc_racing_another_skips_what_that_one_purged(store, tmp_path):
+    experiment_id = store.create_experiment("e")
+    run_id, folder = _run_with_artifact(store, tmp_path, experiment_id)
+    store.delete_experiment(experiment_id)
+    slower = _StaleListing(store)
+    first = collect_garbage(store, artifact_repo_factory=LocalArtifactRepository)
+    assert [r.run_id for r in first.runs] == [run_id] and [e.experiment_id for e in first.experiments] == [
+        experiment_id
+    ]
+    second = collect_garbage(slower, artifact_repo_factory=LocalArtifactRepository)  # type: ignore[arg-type]
+    assert second.ok and second.runs == [] and second.experiments == []
+    assert not folder.exists()

@@ -7,10 +7,17 @@ deleted keeps its rows, so nothing is left pointing at files that nobody will ev
 
 Experiments are purged only once they hold no runs at all; their artifact location is removed only when
 it is empty by then (two experiments may share one location, and logged models live there too).
+
+Two collections may run at once (two ``mltrail gc``, or through two server replicas): both may delete the
+same artifacts (deleting what is gone is not an error; a deletion that fails is tried once more, as the other
+one removing the same tree meanwhile can trip it), and the store's purge locks the row and removes it once,
+so the slower one finds the run or experiment gone. That one is skipped, not reported as deleted or failed:
+each run and experiment appears in exactly one of the reports.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +25,7 @@ from typing import Any
 
 from mltrail import errors
 from mltrail.entities import LifecycleStage, ViewType
-from mltrail.errors import MltrailError
+from mltrail.errors import RESOURCE_DOES_NOT_EXIST, MltrailError
 from mltrail.store.artifacts.base import ArtifactRepository
 from mltrail.store.tracking.base import DeletedExperiment, DeletedRun, TrackingStore
 
@@ -170,13 +177,13 @@ def collect_garbage(
     assert artifact_repo_factory is not None
     for run in runs:
         try:
-            _delete_run_artifacts(run, artifact_repo_factory)
+            _twice(functools.partial(_delete_run_artifacts, run, artifact_repo_factory))
         except Exception as exc:  # any failure keeps the rows; reported per run
             message = f"artifacts not deleted, run kept: {_why(exc)}"
             report.failures.append(GcFailure("run", run.run_id, message))
             continue
-        store.purge_run(run.run_id)
-        report.runs.append(run)
+        if _purged_here(functools.partial(store.purge_run, run.run_id)):
+            report.runs.append(run)
 
     for experiment in experiments:
         remaining = store.search_runs([experiment.experiment_id], run_view_type=ViewType.ALL, max_results=1)
@@ -184,13 +191,32 @@ def collect_garbage(
             report.kept_experiments.append((experiment.experiment_id, "it still holds runs"))
             continue
         try:
-            _delete_location_if_empty(experiment.artifact_location, artifact_repo_factory)
+            _twice(functools.partial(_delete_location_if_empty, experiment.artifact_location, artifact_repo_factory))
         except Exception as exc:  # the location stays; the rows can go
             message = f"artifact location not removed: {_why(exc)}"
             report.failures.append(GcFailure("experiment", experiment.experiment_id, message))
-        store.purge_experiment(experiment.experiment_id)
-        report.experiments.append(experiment)
+        if _purged_here(functools.partial(store.purge_experiment, experiment.experiment_id)):
+            report.experiments.append(experiment)
     return report
+
+
+def _twice(delete: Callable[[], None]) -> None:
+    """Run a deletion, and once more if it fails: a concurrent gc removing the same tree can trip a tree walk."""
+    try:
+        delete()
+    except Exception:
+        delete()
+
+
+def _purged_here(purge: Callable[[], None]) -> bool:
+    """Run ``purge``; False when the run or experiment was already gone (a concurrent gc purged it first)."""
+    try:
+        purge()
+    except MltrailError as exc:
+        if exc.error_code != RESOURCE_DOES_NOT_EXIST:
+            raise
+        return False
+    return True
 
 
 def _select_all(store: TrackingStore, older_than_ms: int | None) -> tuple[list[DeletedRun], list[DeletedExperiment]]:
