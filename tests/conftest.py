@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.llm import tiny_phi3
+from tests.s3_server import s3_bucket, s3_endpoint, s3_env  # noqa: F401 - fixtures for every directory
 
 TRACKING_ENV = (
     "MLTRAIL_TRACKING_URI",

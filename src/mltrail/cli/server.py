@@ -26,7 +26,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
     default="./mltrail-artifacts",
     show_default=True,
     envvar="MLTRAIL_ARTIFACTS_DESTINATION",
-    help="Where the artifact proxy stores files (a local folder).",
+    help="Where the artifact proxy stores files: a local folder or s3://bucket/prefix (S3 settings: "
+    "MLTRAIL_S3_ENDPOINT_URL, AWS_* credentials; see the README).",
 )
 @click.option(
     "--default-artifact-root",
@@ -38,6 +39,14 @@ def _split(values: tuple[str, ...]) -> list[str]:
     default=True,
     show_default=True,
     help="Serve the artifact proxy under /api/2.0/mlflow-artifacts.",
+)
+@click.option(
+    "--artifacts-presigned-downloads/--no-artifacts-presigned-downloads",
+    default=False,
+    show_default=True,
+    envvar="MLTRAIL_S3_PRESIGNED_DOWNLOADS",
+    help="Answer downloads of large artifact files on object storage (s3://) with a redirect to a short-lived "
+    "presigned URL, so the bytes bypass the server. Clients and browsers must reach the store.",
 )
 @click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option(
@@ -97,6 +106,7 @@ def server(
     artifacts_destination: str,
     default_artifact_root: str | None,
     serve_artifacts: bool,
+    artifacts_presigned_downloads: bool,
     workers: int,
     allowed_hosts: tuple[str, ...],
     cors_allowed_origins: tuple[str, ...],
@@ -117,6 +127,7 @@ def server(
       mltrail server
       mltrail server --host 0.0.0.0 --port 8080 --workers 4 \\
           --backend-store-uri postgresql://mltrail@db/mltrail --artifacts-destination /srv/artifacts
+      MLTRAIL_S3_ENDPOINT_URL=http://minio:9000 mltrail server --artifacts-destination s3://mlruns/artifacts
     """
     from mltrail.server.run import ServerSettings, serve
 
@@ -127,6 +138,7 @@ def server(
         artifacts_destination=artifacts_destination,
         default_artifact_root=default_artifact_root,
         serve_artifacts=serve_artifacts,
+        artifacts_presigned_downloads=artifacts_presigned_downloads,
         workers=workers,
         allowed_hosts=_split(allowed_hosts) or None,
         cors_origins=_split(cors_allowed_origins),

@@ -32,6 +32,8 @@ class ServerContext:
         allowed_artifact_uris: URI prefixes (or local folders) the operator allows as artifact locations and
             model sources beyond the server's own storage (see :mod:`mltrail.server.uri_policy`).
         auth: authentication and permissions (``mltrail server --auth``); None leaves the server open.
+        presigned_downloads: answer GETs of large artifact files with a 302 to a presigned URL where the storage
+            has them (object stores), so the bytes bypass the server (``--artifacts-presigned-downloads``).
     """
 
     backend_store_uri: str
@@ -40,6 +42,7 @@ class ServerContext:
     default_artifact_root: str | None = None
     allowed_artifact_uris: tuple[str, ...] = ()
     auth: AuthService | None = None
+    presigned_downloads: bool = False
 
     @property
     def artifact_root(self) -> str:

@@ -39,6 +39,7 @@ class ServerSettings:
     log_level: str = "warning"
     auth: bool = False
     auth_config: str | None = None
+    artifacts_presigned_downloads: bool = False
 
     def resolved(self) -> ServerSettings:
         """A copy with relative paths made absolute and SQLite paths resolved against the current directory."""
@@ -73,6 +74,7 @@ def build_app(settings: ServerSettings) -> Starlette:
         serve_artifacts=settings.serve_artifacts,
         default_artifact_root=settings.default_artifact_root,
         allowed_artifact_uris=tuple(settings.allowed_artifact_uris),
+        presigned_downloads=settings.artifacts_presigned_downloads,
     )
     if settings.auth:
         ctx.auth = open_auth(settings, ctx)
@@ -114,6 +116,8 @@ def prepare(settings: ServerSettings) -> None:
     ctx = ServerContext(settings.backend_store_uri, settings.artifacts_destination)
     ctx.tracking_store  # noqa: B018
     ctx.registry_store  # noqa: B018
+    if settings.serve_artifacts:
+        ctx.proxy_repository  # noqa: B018 - a bad destination (s3:// URI, S3 settings) stops start-up with one line
     if settings.auth:
         service = open_auth(settings)
         if service.config.oidc is not None:

@@ -4,7 +4,8 @@ Built in:
 
 - tracking: ``sqlite``, ``postgresql``, ``mysql``, ``mysql+pymysql``, ``mssql`` (and their ``+driver`` forms)
   -> :class:`~mltrail.store.tracking.sql.store.SqlTrackingStore`;
-- artifacts: plain local paths and ``file://`` -> :class:`~mltrail.store.artifacts.local.LocalArtifactRepository`.
+- artifacts: plain local paths and ``file://`` -> :class:`~mltrail.store.artifacts.local.LocalArtifactRepository`;
+  ``s3://bucket/prefix`` -> :class:`~mltrail.store.artifacts.s3.S3ArtifactRepository` (the ``s3`` extra).
 
 Plugins add schemes with entry points in the groups ``mltrail.tracking_store`` and
 ``mltrail.artifact_repository``; the entry point's name is the scheme and its object a factory (a class or a
@@ -312,9 +313,17 @@ def _http_repository(uri: str) -> ArtifactRepository:
     return HttpArtifactRepository(uri, shared_client(server_root(uri)))
 
 
+def _s3_repository(uri: str) -> ArtifactRepository:
+    from mltrail.store.artifacts.s3 import S3ArtifactRepository
+
+    return S3ArtifactRepository(uri)
+
+
 def _builtin_artifacts(scheme: str) -> ArtifactRepositoryFactory | None:
     if scheme in ("", "file"):
         return _local_repository
+    if scheme == "s3":
+        return _s3_repository
     return _http_repository if scheme in _REST_SCHEMES else None
 
 
@@ -322,8 +331,9 @@ def get_artifact_repository(uri: str, tracking_uri: str | None = None) -> Artifa
     """The artifact repository for ``uri``.
 
     Args:
-        uri: a local path, a ``file://`` URI, a server's artifact proxy (``mlflow-artifacts:/...`` or
-            ``http(s)://host/api/2.0/mlflow-artifacts/artifacts/...``), or a scheme that a plugin registered.
+        uri: a local path, a ``file://`` URI, ``s3://bucket/prefix``, a server's artifact proxy
+            (``mlflow-artifacts:/...`` or ``http(s)://host/api/2.0/mlflow-artifacts/artifacts/...``), or a scheme
+            that a plugin registered.
         tracking_uri: the tracking server that ``mlflow-artifacts:/`` URIs resolve against (default: the
             ``MLTRAIL_TRACKING_URI`` / ``MLFLOW_TRACKING_URI`` environment variables).
 
@@ -345,6 +355,6 @@ def get_artifact_repository(uri: str, tracking_uri: str | None = None) -> Artifa
         return factory(uri)
     raise errors.invalid(
         f"Unsupported artifact URI {uri!r}: no artifact repository for scheme {scheme!r} in this version of "
-        "mltrail (local paths and file:// are built in; plugins add more through the "
+        "mltrail (local paths, file:// and s3:// are built in; plugins add more through the "
         f"{ARTIFACT_REPOSITORY_ENTRY_POINT_GROUP!r} entry point group)."
     )

@@ -1,22 +1,21 @@
 """The artifact proxy (``/api/2.0/mlflow-artifacts``, §1.4): bodies stream in chunks both ways.
 
-A 1 GB upload is written to disk chunk by chunk (into a temporary file beside its destination, renamed into
-place when complete, so a broken upload never leaves a half-written artifact), and a download is read from disk
-chunk by chunk, so server memory does not grow with artifact size.
+Whatever the storage (local disk, S3, a plugin's), an upload goes to the repository's
+:meth:`~mltrail.store.artifacts.base.ArtifactRepository.write_stream` chunk by chunk and appears only once
+complete (a broken upload never leaves a half-written artifact), and a download is read from
+:meth:`~mltrail.store.artifacts.base.ArtifactRepository.open_read` chunk by chunk, so server memory does not
+grow with artifact size. With presigned downloads on (``--artifacts-presigned-downloads``), a GET of a large
+file on object storage answers 302 to a short-lived presigned URL instead, and the bytes bypass the server.
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
-import tempfile
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mltrail import errors
@@ -24,9 +23,14 @@ from mltrail.errors import MltrailError
 from mltrail.server.context import ServerContext
 from mltrail.server.paths import artifact_request_path
 from mltrail.server.protocol import dumps
+from mltrail.server.streams import RequestChunks, response_chunks, run_transfer
 from mltrail.store.artifacts.base import ArtifactRepository
 
 CHUNK_SIZE = 1024 * 1024
+#: With presigned downloads on, files at least this large are redirected (smaller ones stream: one round trip).
+PRESIGN_MIN_BYTES = 1024 * 1024
+#: How long a presigned download URL stays valid, in seconds.
+PRESIGN_EXPIRES_S = 15 * 60
 _PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 #: Paths whose bodies stream and are exempt from the JSON body limit.
 STREAMING_PREFIXES = tuple(p + "/artifacts" for p in _PREFIXES) + tuple(p + "/mpu" for p in _PREFIXES)
@@ -87,77 +91,47 @@ def _content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
-async def _read_chunks(path: str) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        while chunk := await handle.read(CHUNK_SIZE):
-            yield chunk
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    # An artifact opened directly in a browser runs no script and loads nothing (stored XSS via HTML/SVG).
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
+}
 
 
-async def stream_file(repo: ArtifactRepository, path: str) -> Response:
-    """Stream one artifact file with MLflow's headers; 404 when missing, 400 for a directory."""
-    local = repo.local_path(path)
-    tmp_dir: str | None = None
-    if local is None:  # a remote repository: fetch to a temporary file, then stream it
-        tmp_dir = tempfile.mkdtemp(prefix="mltrail-proxy-")
-        try:
-            local = await run_in_threadpool(repo.download_artifacts, path, tmp_dir)
-        except MltrailError:
-            raise
-        except Exception:
-            raise errors.not_found(f"Artifact '{path}' not found") from None
-    if not os.path.exists(local):
-        raise errors.not_found(f"File {path} not found")
-    if os.path.isdir(local):
-        raise errors.invalid(f"The path '{path}' is a directory, not a file")
+async def stream_file(repo: ArtifactRepository, path: str, *, presigned: bool = False) -> Response:
+    """Stream one artifact file with MLflow's headers; 404 when missing, 400 for a directory.
+
+    Args:
+        repo: the repository holding the file.
+        path: the file's root-relative path (already validated).
+        presigned: answer 302 to a presigned URL for a large file when the repository has them.
+    """
     filename = posixpath.basename(path)
+    media_type = guess_mime_type(filename)
+    if presigned:
+        info = await run_transfer(repo.stat, path)
+        if info is not None and not info.is_dir and (info.file_size or 0) >= PRESIGN_MIN_BYTES:
+            url = await run_transfer(_presign, repo, path, filename, media_type)
+            if url:
+                return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    stream = await run_transfer(repo.open_read, path, CHUNK_SIZE)
     headers = {
         "Content-Disposition": _content_disposition(filename),
-        "X-Content-Type-Options": "nosniff",
-        # An artifact opened directly in a browser runs no script and loads nothing (stored XSS via HTML/SVG).
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
-        "Content-Length": str(os.path.getsize(local)),
+        **_SECURITY_HEADERS,
+        "Content-Length": str(stream.size),
     }
+    return StreamingResponse(response_chunks(stream), media_type=media_type, headers=headers)
 
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in _read_chunks(local):
-                yield chunk
-        finally:
-            if tmp_dir is not None:
-                import shutil
 
-                shutil.rmtree(tmp_dir, ignore_errors=True)
-
-    return StreamingResponse(body(), media_type=guess_mime_type(filename), headers=headers)
+def _presign(repo: ArtifactRepository, path: str, filename: str, media_type: str) -> str | None:
+    return repo.presigned_url(path, PRESIGN_EXPIRES_S, filename=filename, content_type=media_type)
 
 
 async def receive_file(repo: ArtifactRepository, path: str, request: Request) -> None:
-    """Write the request body to ``path`` chunk by chunk; the file appears only once complete."""
+    """Store the request body as ``path`` chunk by chunk; the file appears only once complete."""
     if not path:
         raise errors.invalid("Invalid path")
-    local = repo.local_path(path)
-    target_dir = os.path.dirname(local) if local else None
-    if target_dir is not None:
-        if os.path.isdir(local):  # type: ignore[arg-type]
-            raise errors.invalid(f"The path '{path}' is a directory")
-        await anyio.to_thread.run_sync(lambda: os.makedirs(target_dir, exist_ok=True))
-    fd, tmp_path = tempfile.mkstemp(prefix=".upload-", dir=target_dir)
-    try:
-        async with await anyio.open_file(fd, "wb", closefd=True) as handle:
-            async for chunk in request.stream():
-                if chunk:
-                    await handle.write(chunk)
-        if local is not None:
-            await anyio.to_thread.run_sync(os.replace, tmp_path, local)
-        else:
-            directory = posixpath.dirname(path)
-            named = os.path.join(tempfile.mkdtemp(prefix="mltrail-upload-"), posixpath.basename(path))
-            os.replace(tmp_path, named)
-            tmp_path = named
-            await run_in_threadpool(repo.log_artifact, named, directory or None)
-    finally:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
+    await run_transfer(repo.write_stream, path, RequestChunks(request))
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
@@ -175,7 +149,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         try:
             path = artifact_request_path(request.path_params["artifact_path"], allow_root=request.method == "GET")
             if request.method == "GET":
-                return await stream_file(repo(), path)
+                return await stream_file(repo(), path, presigned=ctx.presigned_downloads)
             if request.method == "PUT":
                 await receive_file(repo(), path, request)
                 return Response(b"", status_code=200)
@@ -187,11 +161,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     async def listing(request: Request) -> Response:
         try:
             path = artifact_request_path(request.query_params.get("path"))
-            store = repo()
-            local = store.local_path(path)
-            if local is not None and not os.path.isdir(local):
-                return Response(b"{}", media_type="application/json")
-            files = await run_in_threadpool(store.list_artifacts, path or None)
+            files = await run_in_threadpool(repo().list_artifacts, path or None)  # [] for a file or nothing
             strip = len(path) + 1 if path else 0
             payload = {"files": [{**f.to_dict(), "path": f.path[strip:]} for f in files]} if files else {}
             return Response(dumps(payload), media_type="application/json")
@@ -206,7 +176,8 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             path = artifact_request_path(request.query_params.get("path"), allow_root=False)
             run = await run_in_threadpool(ctx.tracking_store.get_run, run_id)
             store, prefix = ctx.repository_for(run.info.artifact_uri)
-            return await stream_file(store, posixpath.join(prefix, path) if prefix else path)
+            full = posixpath.join(prefix, path) if prefix else path
+            return await stream_file(store, full, presigned=ctx.presigned_downloads)
         except MltrailError as error:
             return _error(error)
 
@@ -219,7 +190,8 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             path = artifact_request_path(path, allow_root=False)
             model = await run_in_threadpool(ctx.tracking_store.get_logged_model, request.path_params["model_id"])
             store, prefix = ctx.repository_for(model.artifact_location)
-            return await stream_file(store, posixpath.join(prefix, path) if prefix else path)
+            full = posixpath.join(prefix, path) if prefix else path
+            return await stream_file(store, full, presigned=ctx.presigned_downloads)
         except MltrailError as error:
             return _error(error)
 

@@ -358,7 +358,8 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
                 run = await run_in_threadpool(ctx.tracking_store.get_run, run_id)
                 uri = posixpath.join(run.info.artifact_uri, sub) if sub else run.info.artifact_uri
             repo, prefix = ctx.repository_for(uri)
-            return await stream_file(repo, posixpath.join(prefix, path) if prefix else path)
+            full = posixpath.join(prefix, path) if prefix else path
+            return await stream_file(repo, full, presigned=ctx.presigned_downloads)
         except MltrailError as error:
             return Response(dumps(error.to_dict()), status_code=error.http_status, media_type="application/json")
 

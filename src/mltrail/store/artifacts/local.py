@@ -3,18 +3,42 @@
 Every path argument is checked twice: lexically by :func:`validate_relative_path` (absolute paths, ``..``,
 backslashes and their URL-encoded forms), and on disk by resolving symlinks, so that a link inside the
 root that points outside it can neither be read through, listed, nor written through.
+
+Streamed writes go to a temporary file beside their destination, renamed into place once complete. Multipart
+uploads stage their parts outside the artifact tree (``$MLTRAIL_MPU_STAGING``, default ``<tmp>/mltrail-mpu``),
+keyed by an unguessable upload id, and are joined on completion; the staging folder is shared by the worker
+processes of one host (replicas on several hosts need object storage, or a shared staging folder).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import uuid
+from collections.abc import Iterable, Sequence
 from urllib.parse import unquote, urlparse
 
 from mltrail import errors
 from mltrail.entities import FileInfo
-from mltrail.store.artifacts.base import ArtifactRepository, validate_relative_path
+from mltrail.store.artifacts.base import (
+    READ_CHUNK,
+    ArtifactRepository,
+    ArtifactStream,
+    read_chunks,
+    validate_relative_path,
+)
+
+MPU_STAGING_ENV = "MLTRAIL_MPU_STAGING"
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+_COPY_CHUNK = 4 * 1024 * 1024
+_MAX_PART_NUMBER = 10_000
+
+
+def staging_root() -> str:
+    """Where multipart parts wait for completion (shared by all worker processes of one host)."""
+    return os.environ.get(MPU_STAGING_ENV) or os.path.join(tempfile.gettempdir(), "mltrail-mpu")
 
 
 def local_path_from_uri(uri: str) -> str:
@@ -202,6 +226,155 @@ class LocalArtifactRepository(ArtifactRepository):
             MltrailError: INVALID_PARAMETER_VALUE for a path escaping the root.
         """
         return self._local(artifact_path)[1]
+
+    # -------------------------------------------------------------------------------------- streaming
+    def stat(self, artifact_path: str) -> FileInfo | None:
+        """A file with its size, a directory, or None when nothing is at ``artifact_path``.
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for a path escaping the root.
+        """
+        rel, local = self._local(artifact_path)
+        if os.path.isdir(local) or not rel:
+            return FileInfo(rel, True, None)
+        if os.path.isfile(local):
+            return FileInfo(rel, False, os.path.getsize(local))
+        return None
+
+    def open_read(self, artifact_path: str, chunk_size: int = READ_CHUNK) -> ArtifactStream:
+        """Open one file for reading in chunks, in place.
+
+        Raises:
+            MltrailError: RESOURCE_DOES_NOT_EXIST when there is no such file; INVALID_PARAMETER_VALUE for a
+                directory or a path escaping the root.
+        """
+        rel, local = self._local(artifact_path)
+        if os.path.isdir(local):
+            raise errors.invalid(f"The path '{rel}' is a directory, not a file")
+        try:
+            handle = open(local, "rb")  # noqa: SIM115 - closed with the stream
+        except (FileNotFoundError, NotADirectoryError):
+            raise errors.not_found(f"File {rel} not found") from None
+        return ArtifactStream(os.fstat(handle.fileno()).st_size, read_chunks(handle, chunk_size), handle.close)
+
+    def write_stream(self, artifact_path: str, chunks: Iterable[bytes]) -> int:
+        """Write ``chunks`` to a temporary file beside ``artifact_path``, renamed into place once complete.
+
+        Returns:
+            The number of bytes written.
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for the root, a directory, or a path escaping the root.
+        """
+        rel, dest = self._prepare_destination(artifact_path)
+        fd, tmp_path = tempfile.mkstemp(prefix=".upload-", dir=os.path.dirname(dest))
+        try:
+            size = 0
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    size += len(chunk)
+            self._place(tmp_path, rel)
+            return size
+        finally:
+            if os.path.exists(tmp_path):
+                os.unlink(tmp_path)
+
+    def _prepare_destination(self, artifact_path: str) -> tuple[str, str]:
+        """Check a file destination and create its parent folders: ``(relative path, local path)``."""
+        rel, dest = self._local(artifact_path)
+        if not rel:
+            raise errors.invalid("Invalid path")
+        if os.path.isdir(dest) and not os.path.islink(dest):
+            raise errors.invalid(f"The path '{rel}' is a directory")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        self._local(rel)  # re-check once the parents exist: a parent created concurrently could be a link
+        return rel, dest
+
+    def _place(self, tmp_path: str, rel: str) -> None:
+        """Rename a finished temporary file to ``rel`` (replacing a link there, never writing through it)."""
+        _, dest = self._local(rel)
+        os.replace(tmp_path, dest)
+
+    # -------------------------------------------------------------------------------------- multipart
+    def create_multipart_upload(self, artifact_path: str) -> str:
+        """Start a multipart upload: a staging folder named by a random 128-bit id.
+
+        Raises:
+            MltrailError: INVALID_PARAMETER_VALUE for the root or a path escaping the root.
+        """
+        rel, _ = self._local(artifact_path)
+        if not rel:
+            raise errors.invalid("Invalid path")
+        upload_id = uuid.uuid4().hex
+        upload_dir = os.path.join(staging_root(), upload_id)
+        os.makedirs(upload_dir)
+        with open(os.path.join(upload_dir, "destination"), "w", encoding="utf-8") as handle:
+            handle.write(rel)
+        return upload_id
+
+    def _upload_dir(self, upload_id: str) -> str:
+        if not _UPLOAD_ID.match(upload_id or ""):
+            raise errors.invalid("Invalid upload_id")
+        path = os.path.join(staging_root(), upload_id)
+        if not os.path.isdir(path):
+            raise errors.not_found(f"Multipart upload {upload_id} does not exist")
+        return path
+
+    def upload_part(self, upload_id: str, part_number: int, chunks: Iterable[bytes], size: int | None = None) -> str:
+        """Write one part into the upload's staging folder (renamed into place once complete).
+
+        Returns:
+            An ETag of the form ``"<part number>-<size>"``.
+        """
+        upload_dir = self._upload_dir(upload_id)
+        if not 1 <= part_number <= _MAX_PART_NUMBER:
+            raise errors.invalid("Invalid part number")
+        target = os.path.join(upload_dir, f"{part_number:05d}.part")
+        fd, tmp_path = tempfile.mkstemp(prefix=".part-", dir=upload_dir)
+        try:
+            written = 0
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    written += len(chunk)
+            os.replace(tmp_path, target)
+        finally:
+            if os.path.exists(tmp_path):
+                os.unlink(tmp_path)
+        return f'"{part_number}-{written}"'
+
+    def complete_multipart_upload(self, artifact_path: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
+        """Join the staged parts in part-number order into ``artifact_path`` (renamed into place once whole)."""
+        upload_dir = self._upload_dir(upload_id)
+        numbers = sorted({int(number) for number, _ in parts})
+        if not numbers:
+            raise errors.invalid("No parts given to complete the upload")
+        rel = validate_relative_path(artifact_path)
+        marker = os.path.join(upload_dir, "destination")
+        if os.path.exists(marker):
+            with open(marker, encoding="utf-8") as handle:
+                if handle.read() != rel:
+                    raise errors.invalid("The upload_id belongs to another path")
+        rel, dest = self._prepare_destination(rel)
+        fd, tmp_path = tempfile.mkstemp(prefix=".upload-", dir=os.path.dirname(dest))
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for number in numbers:
+                    part = os.path.join(upload_dir, f"{number:05d}.part")
+                    if not os.path.exists(part):
+                        raise errors.invalid(f"Part {number} was never uploaded")
+                    with open(part, "rb") as source:
+                        shutil.copyfileobj(source, out, _COPY_CHUNK)
+            self._place(tmp_path, rel)
+        finally:
+            if os.path.exists(tmp_path):
+                os.unlink(tmp_path)
+        shutil.rmtree(upload_dir, ignore_errors=True)
+
+    def abort_multipart_upload(self, artifact_path: str | None, upload_id: str) -> None:
+        """Drop the upload's staging folder."""
+        shutil.rmtree(self._upload_dir(upload_id), ignore_errors=True)
 
     # ----------------------------------------------------------------------------------------- delete
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
