@@ -28,13 +28,16 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(tmp_path: Path, backend_store_uri: str | None = None, **settings: object) -> Iterator[str]:
-    """Serve mltrail on a loopback port for the duration of the block; yields the base URL."""
+    """Serve mltrail on a loopback port for the duration of the block; yields the base URL.
+
+    ``settings`` are :class:`ServerSettings` fields; ``artifacts_destination`` defaults to ``tmp_path/artifacts``.
+    """
     port = free_port()
+    settings.setdefault("artifacts_destination", str(tmp_path / "artifacts"))
     config_settings = ServerSettings(
         host="127.0.0.1",
         port=port,
         backend_store_uri=backend_store_uri or f"sqlite:///{tmp_path / 'server.db'}",
-        artifacts_destination=str(tmp_path / "artifacts"),
         **settings,  # type: ignore[arg-type]
     ).resolved()
     prepare(config_settings)
