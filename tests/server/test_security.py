@@ -372,6 +372,9 @@ def test_dns_rebinding_host_is_refused(target: Target, http: httpx.Client) -> No
         response = http.post(f"{API}/experiments/create", json={"name": "rebind"}, headers={"Host": host})
         assert response.status_code == 403, host
     assert http.get(f"{API}/experiments/get-by-name", params={"experiment_name": "rebind"}).status_code == 404
+    # probes by address: /health holds no data and answers any Host; nothing else does
+    assert http.get("/health", headers={"Host": "10.0.0.7:5000"}).status_code == 200
+    assert http.get("/version", headers={"Host": "10.0.0.7:5000"}).status_code == 403
 
 
 # --------------------------------------------------------------------------------- XSS through artifacts

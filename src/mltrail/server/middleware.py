@@ -36,6 +36,7 @@ class HostCheckMiddleware:
 
     ``allowed_hosts=None`` accepts loopback names plus any host when the server listens on all interfaces
     (a shared server reached by many names should list them). Patterns may use ``*`` wildcards.
+    ``/health`` answers any host: it holds no data, and load balancers and orchestrators probe it by address.
     """
 
     def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str] | None = None) -> None:
@@ -51,7 +52,7 @@ class HostCheckMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["path"] != "/health":
             host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
             if not self._allowed(host):
                 await _send_json(
