@@ -16,11 +16,12 @@ if [ ! -x "$MLFLOW_VENV/bin/python" ]; then
     echo "creating $MLFLOW_VENV"
     "$PYTHON" -m venv "$MLFLOW_VENV"
 fi
-# mlflow[auth] (Flask-WTF) for `mlflow server --app-name basic-auth` in bench/auth.py
-if ! "$MLFLOW_VENV/bin/python" -c "import mlflow, flask_wtf, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
+# mlflow[auth] (Flask-WTF) for `mlflow server --app-name basic-auth` in bench/auth.py; boto3 for its S3 proxy
+# in bench/s3_proxy.py
+if ! "$MLFLOW_VENV/bin/python" -c "import mlflow, flask_wtf, boto3, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
     echo "installing mlflow==$MLFLOW_VERSION into $MLFLOW_VENV (takes a few minutes)"
     "$MLFLOW_VENV/bin/pip" install --quiet --upgrade pip
-    "$MLFLOW_VENV/bin/pip" install --quiet "mlflow[auth]==$MLFLOW_VERSION" "psycopg[binary]" psycopg2-binary scikit-learn
+    "$MLFLOW_VENV/bin/pip" install --quiet "mlflow[auth]==$MLFLOW_VERSION" "psycopg[binary]" psycopg2-binary scikit-learn boto3
 fi
 "$MLFLOW_VENV/bin/python" -c "import mlflow; print('mlflow', mlflow.__version__, 'ready in', '$MLFLOW_VENV')"
 
