@@ -233,3 +233,36 @@ def test_symlink_inside_root_pointing_inside_is_allowed(repo: LocalArtifactRepos
     repo.log_artifacts(str(src))
     (root / "alias").symlink_to(root / "sub", target_is_directory=True)
     assert [f.path for f in repo.list_artifacts("alias")] == ["alias/b.bin", "alias/deeper"]
+
+
+def test_files_being_written_are_not_listed_and_copies_appear_whole(tmp_path):
+    from mltrail.store.artifacts.local import TEMP_PREFIX
+
+    repo = LocalArtifactRepository(str(tmp_path / "root"))
+    src = tmp_path / "model.bin"
+    src.write_bytes(b"x" * 1000)
+    repo.log_artifact(str(src), "d")
+    (tmp_path / "root" / "d" / f"{TEMP_PREFIX}abc").write_bytes(b"half")  # another process's upload, unfinished
+    assert [(f.path, f.file_size) for f in repo.list_artifacts("d")] == [("d/model.bin", 1000)]
+    assert sorted(p.name for p in (tmp_path / "root" / "d").iterdir()) == [f"{TEMP_PREFIX}abc", "model.bin"]
+
+
+def test_deleting_what_another_process_deletes_is_no_error(tmp_path, monkeypatch):
+    import shutil
+
+    repo = LocalArtifactRepository(str(tmp_path / "root"))
+    src = tmp_path / "f.txt"
+    src.write_text("x")
+    for folder in ("a", "a/b", "a/b/c"):
+        repo.log_artifact(str(src), folder)
+    real_unlink = os.unlink
+
+    def racing_unlink(path, *args, **kwargs):  # the other process removed this file just before us
+        real_unlink(path, *args, **kwargs)
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(os, "unlink", racing_unlink)
+    monkeypatch.setattr(shutil.os, "unlink", racing_unlink)
+    repo.delete_artifacts("a")
+    monkeypatch.undo()
+    assert not (tmp_path / "root" / "a").exists()

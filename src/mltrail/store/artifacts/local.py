@@ -8,16 +8,22 @@ Streamed writes go to a temporary file beside their destination, renamed into pl
 uploads stage their parts outside the artifact tree (``$MLTRAIL_MPU_STAGING``, default ``<tmp>/mltrail-mpu``),
 keyed by an unguessable upload id, and are joined on completion; the staging folder is shared by the worker
 processes of one host (replicas on several hosts need object storage, or a shared staging folder).
+
+Several processes (workers, replicas on a shared folder, clients writing straight to it) may use one root at once:
+copies are renamed into place too, files still being written (:data:`TEMP_PREFIX`) are left out of listings, and
+deleting what another process is deleting at the same time is not an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from mltrail import errors
@@ -31,6 +37,8 @@ from mltrail.store.artifacts.base import (
 )
 
 MPU_STAGING_ENV = "MLTRAIL_MPU_STAGING"
+#: The name prefix of a file being written, until it is renamed into place whole.
+TEMP_PREFIX = ".upload-"
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _COPY_CHUNK = 4 * 1024 * 1024
 _MAX_PART_NUMBER = 10_000
@@ -63,6 +71,12 @@ def local_path_from_uri(uri: str) -> str:
     else:
         path = uri
     return os.path.abspath(os.path.expanduser(path))
+
+
+def _gone_is_fine(function: Any, path: str, exc_info: Any) -> None:
+    """``shutil.rmtree``'s error handler: what another process deleted meanwhile is not an error."""
+    if not isinstance(exc_info[1], FileNotFoundError):
+        raise exc_info[1]
 
 
 def _is_within(path: str, root: str) -> bool:
@@ -146,16 +160,23 @@ class LocalArtifactRepository(ArtifactRepository):
         os.makedirs(parent, exist_ok=True)
         # Re-check once the parents exist: a parent created concurrently could be a link.
         self._local(rel_path)
-        if os.path.islink(dest):
-            os.unlink(dest)  # replace the link itself, never write through it
-        shutil.copyfile(src, dest)
+        # Under a temporary name, then renamed: readers see the file whole or not at all (and a link at ``dest`` is
+        # replaced itself, never written through).
+        fd, tmp_path = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=parent)
+        try:
+            with os.fdopen(fd, "wb") as out, open(src, "rb") as source:
+                shutil.copyfileobj(source, out, _COPY_CHUNK)
+            os.replace(tmp_path, dest)
+        finally:
+            if os.path.exists(tmp_path):
+                os.unlink(tmp_path)
 
     # ------------------------------------------------------------------------------------------- read
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         """The direct children of ``path``, with root-relative paths and file sizes, sorted by path.
 
         Returns [] for a file or a missing path. Entries that are symlinks pointing outside the root are left
-        out.
+        out, and so are files still being written (named :data:`TEMP_PREFIX`...).
 
         Raises:
             MltrailError: INVALID_PARAMETER_VALUE for a path escaping the root.
@@ -167,13 +188,18 @@ class LocalArtifactRepository(ArtifactRepository):
         infos: list[FileInfo] = []
         with os.scandir(local) as entries:
             for entry in entries:
+                if entry.name.startswith(TEMP_PREFIX):
+                    continue
                 if entry.is_symlink() and not _is_within(os.path.realpath(entry.path), real_root):
                     continue
                 child = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_dir():
-                    infos.append(FileInfo(child, True, None))
-                elif entry.is_file():
-                    infos.append(FileInfo(child, False, entry.stat().st_size))
+                try:
+                    if entry.is_dir():
+                        infos.append(FileInfo(child, True, None))
+                    elif entry.is_file():
+                        infos.append(FileInfo(child, False, entry.stat().st_size))
+                except FileNotFoundError:  # deleted meanwhile by another process
+                    continue
         return sorted(infos, key=lambda info: info.path)
 
     def _download_file(self, remote_file_path: str, local_path: str) -> None:
@@ -267,7 +293,7 @@ class LocalArtifactRepository(ArtifactRepository):
             MltrailError: INVALID_PARAMETER_VALUE for the root, a directory, or a path escaping the root.
         """
         rel, dest = self._prepare_destination(artifact_path)
-        fd, tmp_path = tempfile.mkstemp(prefix=".upload-", dir=os.path.dirname(dest))
+        fd, tmp_path = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=os.path.dirname(dest))
         try:
             size = 0
             with os.fdopen(fd, "wb") as handle:
@@ -357,7 +383,7 @@ class LocalArtifactRepository(ArtifactRepository):
                 if handle.read() != rel:
                     raise errors.invalid("The upload_id belongs to another path")
         rel, dest = self._prepare_destination(rel)
-        fd, tmp_path = tempfile.mkstemp(prefix=".upload-", dir=os.path.dirname(dest))
+        fd, tmp_path = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=os.path.dirname(dest))
         try:
             with os.fdopen(fd, "wb") as out:
                 for number in numbers:
@@ -393,6 +419,7 @@ class LocalArtifactRepository(ArtifactRepository):
         if os.path.islink(local) and rel:
             os.unlink(local)
         elif os.path.isdir(local):
-            shutil.rmtree(local)
+            shutil.rmtree(local, onerror=_gone_is_fine)
         elif os.path.lexists(local):
-            os.remove(local)
+            with contextlib.suppress(FileNotFoundError):  # deleted meanwhile by another process
+                os.remove(local)
