@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.s3_server import create_bucket, s3_client, s3_environment
-from tests.server.live import live_server
+from tests.server.live import ADMIN, live_server, write_auth_config
 
 ART = "/api/2.0/mlflow-artifacts/artifacts"
 MPU = "/api/2.0/mlflow-artifacts/mpu"
@@ -237,3 +237,33 @@ def test_presigned_downloads_redirect_large_files(proxy: Proxy, tmp_path: Path) 
         assert httpx.get(f"{url}{ART}/pre/missing.bin").status_code == 404
     # Off by default: the module's server streams the same file itself.
     assert httpx.get(f"{proxy.url}{ART}/pre/large.bin", timeout=60).status_code == 200
+
+
+def test_model_sources_in_the_bucket_are_checked_like_proxy_paths(proxy: Proxy, tmp_path: Path) -> None:
+    """With --auth, a model version's s3:// source inside the destination needs READ on the experiment it names
+    (the server would serve those files with its own credentials)."""
+    config = write_auth_config(tmp_path / "auth.toml", default_permission="NO_PERMISSIONS")
+    destination = f"s3://{proxy.bucket}/{PREFIX}"
+    with live_server(tmp_path, artifacts_destination=destination, auth=True, auth_config=str(config)) as url:
+        mallory = ("mallory", "mallory-passphrase-1")
+        httpx.post(
+            f"{url}/api/2.0/mlflow/users/create", json={"username": mallory[0], "password": mallory[1]}, auth=ADMIN
+        )
+        secret = httpx.post(f"{url}/api/2.0/mlflow/experiments/create", json={"name": "s"}, auth=ADMIN).json()
+        with httpx.Client(base_url=url, auth=mallory, timeout=30) as client:
+            mine = client.post("/api/2.0/mlflow/experiments/create", json={"name": "m"}).json()["experiment_id"]
+            assert client.post("/api/2.0/mlflow/registered-models/create", json={"name": "grab"}).status_code == 200
+            for source in (
+                f"{destination}/{secret['experiment_id']}/run/artifacts/model",
+                f"{destination}//{secret['experiment_id']}/run",
+                f"s3://{proxy.bucket}/{PREFIX}/./{secret['experiment_id']}",
+                destination,
+                f"{destination}/",
+            ):
+                refused = client.post("/api/2.0/mlflow/model-versions/create", json={"name": "grab", "source": source})
+                assert refused.status_code in (400, 403), (source, refused.text)
+            allowed = client.post(
+                "/api/2.0/mlflow/model-versions/create",
+                json={"name": "grab", "source": f"{destination}/{mine}/x/model"},
+            )
+            assert allowed.status_code == 200, allowed.text

@@ -234,7 +234,8 @@ def _model_source(service: AuthService, caller: Caller, params: Params) -> None:
     """A model version's source must be readable by its registrant: its run, or the experiment folder it names.
 
     The server later serves the source's files (``model-versions/get-artifact``), so a source inside the artifact
-    store is checked like a proxy path; local paths elsewhere are for admins (object stores are the user's own).
+    store (a local folder or an ``s3://`` destination) is checked like a proxy path; local paths elsewhere are for
+    admins (other object store locations are the user's own).
     """
     if caller.is_admin:
         return
@@ -250,6 +251,11 @@ def _model_source(service: AuthService, caller: Caller, params: Params) -> None:
         if relative is None:
             raise denied("Permission denied: only an admin may register a model from a local path.")
         artifact_path(READ)(service, caller, {"path": relative})
+    elif source and (inside := service.relative_to_object_store_root(source)) is not None:
+        # Inside an s3:// artifacts destination: the experiment folder it names, as for a proxy path.
+        if not inside:
+            raise denied("Permission denied: only an admin may register a model from the whole artifact store.")
+        artifact_path(READ)(service, caller, {"path": inside})
     if params.get("run_id"):
         run(READ)(service, caller, params)
 

@@ -16,7 +16,9 @@ from mltrail.server.auth.credentials import CredentialCache, Credentials, LoginL
 from mltrail.server.auth.identity import Caller
 from mltrail.server.auth.permissions import PermissionResolver, TtlCache
 from mltrail.store.artifacts.local import local_path_from_uri
+from mltrail.store.artifacts.s3 import parse_s3_uri
 from mltrail.store.auth.base import AuthStore
+from mltrail.store.uris import get_uri_scheme
 
 if TYPE_CHECKING:
     from mltrail.store.tracking.base import TrackingStore
@@ -37,6 +39,16 @@ def caller_for(user: User, via: str) -> Caller:
     return Caller(user.id, user.username, user.is_admin, via)
 
 
+def _object_store_root(destination: str | None) -> tuple[str, str] | None:
+    """``(bucket, prefix)`` of an ``s3://`` artifacts destination, else None."""
+    if not destination or get_uri_scheme(destination) != "s3":
+        return None
+    try:
+        return parse_s3_uri(destination)
+    except MltrailError:
+        return None
+
+
 class AuthService:
     """Authentication, authorization lookups, sessions and the audit log of one server process.
 
@@ -44,8 +56,9 @@ class AuthService:
         config: the auth settings.
         store: the auth store (users, tokens, permissions, audit).
         tracking_store: where a run's or a logged model's experiment is looked up (called on first use).
-        artifact_root: the artifact proxy's local folder (``--artifacts-destination``), whose top-level folders
-            are experiments: a local model source inside it is checked against the experiment it names.
+        artifact_root: the artifact proxy's destination (``--artifacts-destination``: a local folder or an
+            ``s3://`` URI), whose top-level folders are experiments: a model source inside it is checked against
+            the experiment it names.
     """
 
     def __init__(
@@ -59,6 +72,7 @@ class AuthService:
         self.store = store
         self._tracking_store = tracking_store
         self.artifact_root = os.path.realpath(artifact_root) if artifact_root and "://" not in artifact_root else None
+        self._object_root = _object_store_root(artifact_root)
         self.credentials = CredentialCache(config.credential_cache_seconds)
         self.limiter = LoginLimiter(config.login_max_failures, config.login_window_seconds)
         self.permissions = PermissionResolver(store, config.default_permission, config.permission_cache_seconds)
@@ -176,6 +190,27 @@ class AuthService:
         if path == self.artifact_root or not path.startswith(self.artifact_root + os.sep):
             return None
         return os.path.relpath(path, self.artifact_root).replace(os.sep, "/")
+
+    def relative_to_object_store_root(self, location: str) -> str | None:
+        """``location`` relative to an ``s3://`` artifacts destination ("" for the destination itself or a URI that
+        cannot be read safely), or None when the destination is not in object storage or ``location`` is not in it.
+
+        Keys are compared normalised (``s3://b/root//1/x`` is ``root/1/x``), as the S3 repository opens them.
+        """
+        if self._object_root is None or get_uri_scheme(location) != "s3":
+            return None
+        bucket, prefix = self._object_root
+        try:
+            other_bucket, key = parse_s3_uri(location)
+        except MltrailError:
+            return ""  # not a URI the repository would open as written: refuse rather than guess
+        if other_bucket != bucket:
+            return None
+        if not prefix:
+            return key
+        if key == prefix:
+            return ""
+        return key[len(prefix) + 1 :] if key.startswith(prefix + "/") else None
 
     def runs_moved(self, run_ids: list[str]) -> None:
         """Forget the cached experiment of runs that moved."""
