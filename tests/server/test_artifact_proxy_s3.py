@@ -111,7 +111,7 @@ def test_traversal_is_rejected(http: httpx.Client, proxy: Proxy, path: str) -> N
 
 
 def test_large_upload_streams_into_one_object(http: httpx.Client, proxy: Proxy) -> None:
-    """40 MiB in 1 MiB request chunks: a multipart upload of 8 MiB parts behind the scenes, one object after."""
+    """40 MiB in 1 MiB request chunks: a multipart upload of ~8 MiB parts behind the scenes, one object after."""
     digest = hashlib.sha256()
 
     def body() -> Iterator[bytes]:
@@ -123,7 +123,7 @@ def test_large_upload_streams_into_one_object(http: httpx.Client, proxy: Proxy) 
     assert http.put(f"{ART}/big/blob.bin", content=body()).status_code == 200
     assert proxy.objects()[f"{PREFIX}/big/blob.bin"] == 40 * MiB
     etag = proxy.s3.head_object(Bucket=proxy.bucket, Key=f"{PREFIX}/big/blob.bin")["ETag"]
-    assert etag.strip('"').endswith("-5")  # five 8 MiB parts
+    assert 4 <= int(etag.strip('"').rsplit("-", 1)[1]) <= 5  # parts of 8 MiB or a little more
     back = hashlib.sha256()
     with http.stream("GET", f"{ART}/big/blob.bin") as response:
         assert response.headers["content-length"] == str(40 * MiB)

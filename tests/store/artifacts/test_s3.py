@@ -160,3 +160,38 @@ def test_mltrail_client_writes_an_s3_experiment_directly(
     assert [(f.path, f.file_size) for f in client.list_artifacts(run_id, "weights")] == [("weights/model.bin", 1000)]
     local = client.download_artifacts(run_id, "notes.txt", str(tmp_path / "dl"))
     assert Path(local).read_text() == "hi"
+
+
+def test_chunk_reader_reads_and_seeks_like_a_file() -> None:
+    """Stream parts go to boto3 as a seekable view of their chunks (no joined copy); it must act like BytesIO."""
+    import io
+    import random
+
+    from mltrail.store.artifacts.s3 import _ChunkReader
+
+    rng = random.Random(7)
+    for _ in range(300):
+        chunks = [rng.randbytes(rng.randint(0, 40)) for _ in range(rng.randint(0, 6))]
+        reader, reference = _ChunkReader(chunks), io.BytesIO(b"".join(chunks))
+        assert len(reader) == len(reference.getvalue())
+        for _ in range(20):
+            if rng.random() < 0.6:
+                size = rng.choice([-1, 0, 1, 5, 64])
+                assert reader.read(size) == reference.read(size)
+            else:
+                whence = rng.choice([0, 1, 2])
+                offset = {0: rng.randint(0, 50), 1: rng.randint(-5, 5), 2: -rng.randint(0, 30)}[whence]
+                base = {0: 0, 1: reference.tell(), 2: len(reference.getvalue())}[whence]
+                target = max(0, min(len(reference.getvalue()), base + offset))
+                assert reader.seek(offset, whence) == reference.seek(target)
+            assert reader.tell() == reference.tell()
+
+
+def test_streamed_part_must_match_its_content_length() -> None:
+    from mltrail.store.artifacts.s3 import _BodyReader
+
+    assert _BodyReader(iter([b"ab", b"cd"]), 4).read(3) == b"abc"
+    with pytest.raises(MltrailError, match="ended before"):
+        _BodyReader(iter([b"ab"]), 4).read()
+    with pytest.raises(MltrailError, match="longer than"):
+        _BodyReader(iter([b"ab", b"cd"]), 3).read()

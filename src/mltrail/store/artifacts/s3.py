@@ -19,14 +19,16 @@ Credentials are boto3's usual chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_K
 One boto3 client is shared per configuration (clients are thread-safe; creating one costs tens of
 milliseconds). Files are uploaded and downloaded with boto3's transfer manager (multipart, parallel parts, many
 files at once); streams (the server's proxy) go up as a multipart upload fed part by part with a few parts in
-flight, so memory stays bounded by ``part_size * (parts_in_flight + 1)`` whatever the file's size, and an object
-appears only once complete (S3's semantics). Multipart upload ids handed to clients carry the object key with
+flight (each sent from the received chunks, never joined), so memory stays bounded by about
+``part_size * (parts_in_flight + 2)`` whatever the file's size, and an object appears only once complete (S3's
+semantics). Multipart upload ids handed to clients carry the object key with
 S3's upload id, so any server replica can serve any part.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import json
 import os
@@ -230,10 +232,6 @@ def _error_code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-def _is_client_error(exc: Exception) -> bool:
-    return type(exc).__name__ == "ClientError" or hasattr(exc, "response")
-
-
 class _BodyReader:
     """A file-like view of a chunk iterator of known length, for boto3 to stream as a request body.
 
@@ -244,7 +242,7 @@ class _BodyReader:
     def __init__(self, chunks: Iterable[bytes], size: int) -> None:
         self._chunks = iter(chunks)
         self._left = size
-        self._buffer = b""
+        self._buffer = memoryview(b"")
 
     def read(self, size: int | None = -1) -> bytes:
         want = self._left if size is None or size < 0 else min(size, self._left)
@@ -252,17 +250,17 @@ class _BodyReader:
         have = 0
         while have < want:
             if not self._buffer:
-                self._buffer = next(self._chunks, b"")
+                self._buffer = memoryview(next(self._chunks, b""))
                 if not self._buffer:
                     raise errors.invalid("The part ended before its Content-Length")
             take = self._buffer[: want - have]
             self._buffer = self._buffer[len(take) :]
-            pieces.append(take)
+            pieces.append(take.tobytes())
             have += len(take)
         self._left -= have
         if self._left == 0 and (self._buffer or next(self._chunks, b"")):
             raise errors.invalid("The part is longer than its Content-Length")
-        return b"".join(pieces)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 class S3ArtifactRepository(ArtifactRepository):
@@ -340,7 +338,7 @@ class S3ArtifactRepository(ArtifactRepository):
             return MltrailError(
                 f"S3 refused access to s3://{self.bucket}/{self.prefix} ({code})", errors.PERMISSION_DENIED
             )
-        if _is_client_error(exc) and code:
+        if code:
             return MltrailError(f"S3 error {code} on {what}: {exc}", errors.INTERNAL_ERROR)
         return MltrailError(f"Object storage failure on {what}: {exc}", errors.INTERNAL_ERROR)
 
@@ -758,6 +756,56 @@ def _read_at_most(chunks: Iterable[bytes], limit: int) -> bytes:
     return b"".join(pieces)
 
 
+class _ChunkReader:
+    """A seekable, read-only file over a list of byte chunks: a part of a stream sent without joining it into one
+    buffer (boto3 reads it to sign and checksum it, rewinds, sends it, and rewinds again to retry)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = [c for c in chunks if c]
+        self._starts: list[int] = []
+        total = 0
+        for chunk in self._chunks:
+            self._starts.append(total)
+            total += len(chunk)
+        self._size = total
+        self._pos = 0
+        self._index = 0  # the chunk holding self._pos
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __bool__(self) -> bool:
+        return self._size > 0
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, min(self._size, base + offset))
+        self._index = max(0, bisect.bisect_right(self._starts, self._pos) - 1)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = self._size if size is None or size < 0 else min(self._size, self._pos + size)
+        pieces: list[bytes] = []
+        while self._pos < end:
+            chunk, start = self._chunks[self._index], self._starts[self._index]
+            offset = self._pos - start
+            take = min(len(chunk) - offset, end - self._pos)
+            pieces.append(chunk if offset == 0 and take == len(chunk) else chunk[offset : offset + take])
+            self._pos += take
+            if offset + take == len(chunk):
+                self._index += 1
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
 class _StreamUpload:
     """One streamed upload (:meth:`S3ArtifactRepository.write_stream`): parts cut from the stream, a few in
     flight on worker threads, completed in order; aborted when anything fails.
@@ -783,12 +831,9 @@ class _StreamUpload:
                 pieces.append(chunk)
                 buffered += len(chunk)
                 total += len(chunk)
-                while buffered >= part_size:
-                    data = b"".join(pieces)
-                    pieces = [data[part_size:]] if len(data) > part_size else []
-                    buffered = len(data) - part_size
-                    part = data[:part_size] if len(data) > part_size else data
-                    del data
+                if buffered >= part_size:  # parts are cut at chunk boundaries (sizes need not match): no copy
+                    part = _ChunkReader(pieces)
+                    pieces, buffered = [], 0
                     if pool is None:
                         pool = ThreadPoolExecutor(max(1, self.repo.parts_in_flight), thread_name_prefix="s3-part")
                         created = self.client.create_multipart_upload(
@@ -797,10 +842,12 @@ class _StreamUpload:
                         self.upload_id = created["UploadId"]
                     self._submit(pool, part)
                     del part
-            rest = b"".join(pieces)
+            rest = _ChunkReader(pieces)
             pieces = []
             if pool is None:  # smaller than one part: a single PUT
-                self.client.put_object(Bucket=self.repo.bucket, Key=self.key, Body=rest, **self.extra)
+                self.client.put_object(
+                    Bucket=self.repo.bucket, Key=self.key, Body=rest, ContentLength=len(rest), **self.extra
+                )
                 return total
             if rest:
                 self._submit(pool, rest)
@@ -830,7 +877,7 @@ class _StreamUpload:
             if pool is not None:
                 pool.shutdown(wait=True)
 
-    def _submit(self, pool: ThreadPoolExecutor, data: bytes) -> None:
+    def _submit(self, pool: ThreadPoolExecutor, data: _ChunkReader) -> None:
         for future in self.futures:  # surface a failed part early
             if future.done() and future.exception() is not None:
                 future.result()
@@ -843,13 +890,14 @@ class _StreamUpload:
         future.add_done_callback(lambda _f: self.slots.release())
         self.futures.append(future)
 
-    def _send(self, number: int, data: bytes) -> dict[str, Any]:
+    def _send(self, number: int, data: _ChunkReader) -> dict[str, Any]:
         response = self.client.upload_part(
             Bucket=self.repo.bucket,
             Key=self.key,
             UploadId=self.upload_id,
             PartNumber=number,
             Body=data,
+            ContentLength=len(data),
             **self.part_args,
         )
         return {"PartNumber": number, "ETag": response["ETag"]}
