@@ -235,6 +235,15 @@ def test_presigned_downloads_redirect_large_files(proxy: Proxy, tmp_path: Path) 
         small = httpx.get(f"{url}{ART}/pre/small.txt")
         assert small.status_code == 200 and small.content == b"small"  # small files stream: one round trip
         assert httpx.get(f"{url}{ART}/pre/missing.bin").status_code == 404
+        # Both clients follow the redirect (and send no credentials to the store).
+        from mltrail.store.uris import get_artifact_repository
+
+        ours = get_artifact_repository(f"{url}{ART}/pre")
+        assert Path(ours.download_artifacts("large.bin", str(tmp_path / "ours"))).read_bytes() == large
+        mlflow_http = pytest.importorskip("mlflow.store.artifact.http_artifact_repo")
+        theirs = mlflow_http.HttpArtifactRepository(f"{url}{ART}/pre")
+        (tmp_path / "theirs").mkdir()
+        assert Path(theirs.download_artifacts("large.bin", str(tmp_path / "theirs"))).read_bytes() == large
     # Off by default: the module's server streams the same file itself.
     assert httpx.get(f"{proxy.url}{ART}/pre/large.bin", timeout=60).status_code == 200
 

@@ -110,11 +110,13 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool = False,
         stream: bool = False,
+        follow_redirects: bool = False,
     ) -> httpx.Response:
         """Send a request, retrying as described above; return the response of the last attempt.
 
         A streamed body that cannot be replayed (``content`` as a file or iterator) is sent once; pass
-        ``content_factory`` (e.g. a function that reopens a file) to make it retryable.
+        ``content_factory`` (e.g. a function that reopens a file) to make it retryable. ``follow_redirects``
+        follows redirects (a server's presigned download URLs); credentials are not sent to another origin.
 
         Raises:
             MltrailError: TEMPORARILY_UNAVAILABLE when the server cannot be reached after all retries.
@@ -131,7 +133,7 @@ class HttpClient:
                 request = self._client.build_request(
                     method, path, json=json, params=params, content=content, headers=headers
                 )
-                response = self._client.send(request, stream=stream)
+                response = self._client.send(request, stream=stream, follow_redirects=follow_redirects)
             except httpx.ConnectError as exc:
                 if attempt >= self.max_retries or not retryable_body:
                     raise MltrailError(

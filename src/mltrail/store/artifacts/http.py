@@ -112,7 +112,9 @@ class HttpArtifactRepository(ArtifactRepository):
         return sorted(infos, key=lambda f: f.path)
 
     def _download_file(self, remote_file_path: str, local_path: str) -> None:
-        with self.http.stream("GET", self._remote(validate_relative_path(remote_file_path))) as response:
+        # A server with presigned downloads answers large files with a redirect to the object store.
+        remote = self._remote(validate_relative_path(remote_file_path))
+        with self.http.stream("GET", remote, follow_redirects=True) as response:
             tmp = local_path + ".part"
             with open(tmp, "wb") as handle:
                 for chunk in response.iter_bytes(_CHUNK):
