@@ -588,3 +588,25 @@ def test_model_sources_cannot_reach_into_an_experiment_without_permission(tmp_pa
                     json={"name": "grab", "source": source, "run_id": run["run_id"]},
                 )
                 assert allowed.status_code == 200, allowed.text
+
+
+def test_object_store_model_sources_must_be_their_runs(tmp_path: Path) -> None:
+    with auth_live_server(tmp_path, default_permission="READ") as url:
+        httpx.post(
+            f"{url}/api/2.0/mlflow/users/create", json={"username": _MALLORY[0], "password": _MALLORY[1]}, auth=ADMIN
+        )
+        with httpx.Client(base_url=url, auth=_MALLORY, timeout=30) as mallory:
+            mine = mallory.post("/api/2.0/mlflow/experiments/create", json={"name": "m"}).json()["experiment_id"]
+            run = mallory.post("/api/2.0/mlflow/runs/create", json={"experiment_id": mine}).json()["run"]["info"]
+            assert mallory.post("/api/2.0/mlflow/registered-models/create", json={"name": "s3grab"}).status_code == 200
+            create = "/api/2.0/mlflow/model-versions/create"
+            for body in (
+                {"name": "s3grab", "source": "s3://other-team/secrets/model"},
+                {"name": "s3grab", "source": "s3://other-team/secrets/model", "run_id": run["run_id"]},
+                {"name": "s3grab", "source": f"{run['artifact_uri']}/../../other/model", "run_id": run["run_id"]},
+            ):
+                refused = mallory.post(create, json=body)
+                assert refused.status_code in (400, 403), (body, refused.text)
+            mine_source = {"name": "s3grab", "source": f"runs:/{run['run_id']}/model", "run_id": run["run_id"]}
+            assert mallory.post(create, json=mine_source).status_code == 200
+            assert mallory.post(create, json={"name": "s3grab", "source": "models:/s3grab/1"}).status_code == 200

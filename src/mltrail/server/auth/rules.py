@@ -227,6 +227,8 @@ def _own_artifact_location(service: AuthService, caller: Caller, params: Params)
         raise denied("Permission denied: only an admin may set an experiment's artifact location.")
 
 
+#: MLflow's placeholder sources of prompt versions (no files behind them).
+_PROMPT_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
 _PROXY_SOURCE = re.compile(r"^mlflow-artifacts:/+(\d{1,19})(?:/|$)")
 
 
@@ -235,14 +237,21 @@ def _model_source(service: AuthService, caller: Caller, params: Params) -> None:
 
     The server later serves the source's files (``model-versions/get-artifact``), so a source inside the artifact
     store (a local folder or an ``s3://`` destination) is checked like a proxy path; local paths elsewhere are for
-    admins (other object store locations are the user's own).
+    admins. Any other location (an object store the server also reads with its own credentials) must lie under
+    the artifact root of the run named by ``run_id``, which the registrant must be able to read, as MLflow's
+    client sends it; otherwise only an admin may register it.
     """
     if caller.is_admin:
         return
     source = _text(params, "source") or ""
     scheme = get_uri_scheme(source)
     match = _PROXY_SOURCE.match(source)
-    if match:
+    if source in _PROMPT_PLACEHOLDERS:
+        pass
+    elif scheme == "models":
+        name = source[len("models:") :].lstrip("/").split("/", 1)[0].split("@", 1)[0]
+        registered_model(READ)(service, caller, {"name": name})
+    elif match:
         _require(service.permissions.experiment(caller, match.group(1)), READ, f"experiment {match.group(1)}")
     elif source.startswith("runs:/"):
         run(READ)(service, caller, {"run_id": source[len("runs:/") :].split("/", 1)[0]})
@@ -256,6 +265,14 @@ def _model_source(service: AuthService, caller: Caller, params: Params) -> None:
         if not inside:
             raise denied("Permission denied: only an admin may register a model from the whole artifact store.")
         artifact_path(READ)(service, caller, {"path": inside})
+    elif source:
+        run_id = _text(params, "run_id")
+        root = service.tracking_store.get_run(run_id).info.artifact_uri.rstrip("/") if run_id else None
+        if root is None or not (source == root or source.startswith(root + "/")) or "/../" in source + "/":
+            raise denied(
+                "Permission denied: a model version's source must be inside the artifacts of its run (give run_id); "
+                "only an admin may register one from elsewhere."
+            )
     if params.get("run_id"):
         run(READ)(service, caller, params)
 
