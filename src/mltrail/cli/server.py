@@ -12,8 +12,23 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 @click.command("server")
-@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
-@click.option("--port", "-p", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option(
+    "--host",
+    "-h",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="MLTRAIL_SERVER_HOST",
+    help="Address to listen on (0.0.0.0 for all).",
+)
+@click.option(
+    "--port",
+    "-p",
+    default=5000,
+    show_default=True,
+    envvar="MLTRAIL_SERVER_PORT",
+    type=click.IntRange(0, 65535),
+    help="Port.",
+)
 @click.option(
     "--backend-store-uri",
     default="sqlite:///mltrail.db",
@@ -31,6 +46,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 )
 @click.option(
     "--default-artifact-root",
+    envvar="MLTRAIL_DEFAULT_ARTIFACT_ROOT",
     default=None,
     help="Artifact root for new experiments; default mlflow-artifacts:/ (served by this server's proxy).",
 )
@@ -48,9 +64,18 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Answer downloads of large artifact files on object storage (s3://) with a redirect to a short-lived "
     "presigned URL, so the bytes bypass the server. Clients and browsers must reach the store.",
 )
-@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--workers",
+    "-w",
+    default=1,
+    show_default=True,
+    envvar="MLTRAIL_SERVER_WORKERS",
+    type=click.IntRange(1, 64),
+    help="Worker processes.",
+)
 @click.option(
     "--allowed-hosts",
+    envvar="MLTRAIL_ALLOWED_HOSTS",
     multiple=True,
     metavar="HOSTS",
     help="Host header values to accept, comma-separated, wildcards allowed (DNS-rebinding protection). "
@@ -58,6 +83,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 )
 @click.option(
     "--cors-allowed-origins",
+    envvar="MLTRAIL_CORS_ALLOWED_ORIGINS",
     multiple=True,
     metavar="ORIGINS",
     help="Origins allowed by CORS, comma-separated. Default: none (no CORS headers).",
@@ -91,9 +117,17 @@ def _split(values: tuple[str, ...]) -> list[str]:
     envvar="MLTRAIL_AUTH_CONFIG",
     help="Auth settings: TOML, or MLflow's basic_auth.ini (default permission, auth database, admin, SSO).",
 )
-@click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(1), help="Largest JSON body (413).")
+@click.option(
+    "--max-body-mb",
+    default=64,
+    show_default=True,
+    envvar="MLTRAIL_MAX_BODY_MB",
+    type=click.IntRange(1),
+    help="Largest JSON body (413).",
+)
 @click.option(
     "--log-level",
+    envvar="MLTRAIL_LOG_LEVEL",
     default="warning",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
