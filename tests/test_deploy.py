@@ -800,7 +800,7 @@ def test_server_with_the_replica_command_line_passes_healthcheck_and_probes(
         allowed = env_example()["MLTRAIL_ALLOWED_HOSTS"].split(",")
         for host in allowed:
             assert httpx.get(f"{url}/health", headers={"Host": f"{host}:8080"}, timeout=5).status_code == 200
-        assert httpx.get(f"{url}/health", headers={"Host": "rebind.attacker.example"}, timeout=5).status_code == 403
+        assert httpx.get(f"{url}/version", headers={"Host": "rebind.attacker.example"}, timeout=5).status_code == 403
         search = f"{url}/api/2.0/mlflow/experiments/search?max_results=1"
         assert httpx.get(search, headers={"Host": "localhost"}, timeout=5).status_code == 401
         admin = (replica_env["MLTRAIL_AUTH_ADMIN_USERNAME"], replica_env["MLTRAIL_AUTH_ADMIN_PASSWORD"])
