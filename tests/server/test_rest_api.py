@@ -262,10 +262,10 @@ def test_side_endpoints(live_http: httpx.Client) -> None:
 
 
 def test_host_header_check_blocks_rebinding(live_http: httpx.Client) -> None:
-    response = live_http.get("/health", headers={"Host": "evil.example.com"})
+    response = live_http.get("/version", headers={"Host": "evil.example.com"})
     assert response.status_code == 403
     assert response.json()["error_code"] == "PERMISSION_DENIED"
-    assert live_http.get("/health", headers={"Host": "localhost:5000"}).status_code == 200
+    assert live_http.get("/version", headers={"Host": "localhost:5000"}).status_code == 200
 
 
 def test_no_cors_headers_by_default(live_http: httpx.Client) -> None:
