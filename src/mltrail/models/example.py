@@ -6,7 +6,9 @@
 - dict, list, scalar -> as is (``type: json_object``), served as ``{"inputs": ...}``, except unified LLM dicts
   (with ``messages``, ``prompt`` or ``input``) which are served as they are;
 - ``(data, params)`` tuples -> ``{"inputs": data, "params": params}`` with ``saved_input_example_info.params``
-  ``'true'``, and ``"params"`` in the serving example.
+  ``'true'``, and ``"params"`` in the serving example;
+- MLflow's example objects: its ``_Example`` (data and params), pydantic models (``model_dump()``) and its LLM
+  dataclasses such as ``ChatCompletionRequest`` (``to_dict()``) are saved as the data they hold.
 NaN becomes null, bytes become base64 strings, datetimes ISO strings.
 """
 
@@ -62,6 +64,23 @@ def _dataframe_json(frame: Any) -> dict[str, Any]:
     return result
 
 
+def _plain(example: Any) -> Any:
+    """The data of an example given as an object: MLflow's ``_Example`` (its data and params), a pydantic model
+    (``model_dump()``, as MLflow does), or one of MLflow's LLM dataclasses (``to_dict()``); anything else as is."""
+    if hasattr(example, "_inference_data") and hasattr(example, "json_input_example"):  # mlflow.models.utils._Example
+        params = getattr(example, "_inference_params", None)
+        return example._inference_data if params is None else (example._inference_data, params)
+    if type(example).__module__.split(".")[0] in ("numpy", "pandas", "scipy", "builtins", "datetime"):
+        return example
+    dump = getattr(example, "model_dump", None)
+    if callable(dump):
+        return dump()
+    to_dict = getattr(example, "to_dict", None)
+    if callable(to_dict) and hasattr(example, "__dataclass_fields__"):
+        return to_dict()
+    return example
+
+
 def split_params(example: Any) -> tuple[Any, dict[str, Any] | None]:
     """``(data, params)`` for a ``(data, params)`` tuple, else ``(example, None)``."""
     if isinstance(example, tuple) and len(example) == 2 and isinstance(example[1], dict):
@@ -80,7 +99,7 @@ class InputExample:
     """
 
     def __init__(self, example: Any) -> None:
-        data, params = split_params(deepcopy(example))
+        data, params = split_params(_plain(deepcopy(example)))
         self.data = data
         self.params = params
         self.info: dict[str, Any] = {"artifact_path": EXAMPLE_FILENAME}
@@ -165,7 +184,7 @@ def save_example(model: Model, example: Any, directory: str) -> InputExample | N
     """
     if example is None:
         return None
-    saved = InputExample(example)
+    saved = example if isinstance(example, InputExample) else InputExample(example)
     saved.save(directory)
     model.saved_input_example_info = saved.info
     return saved

@@ -42,7 +42,7 @@ from mltrail.models.environment import (
 )
 from mltrail.models.example import InputExample
 from mltrail.models.model import MLMODEL_FILE_NAME, Model, ModelInfo
-from mltrail.models.signature import ModelSignature
+from mltrail.models.signature import ModelSignature, as_signature
 
 if TYPE_CHECKING:
     from mltrail.tracking.client import MltrailClient
@@ -120,12 +120,16 @@ def set_signature(
 ) -> None:
     """Set ``model.signature``: the one given, else one inferred from the example (and the model's output).
 
-    ``signature=False`` means no signature even when there is an example.
+    ``signature=False`` means no signature even when there is an example. A given signature may be mltrail's,
+    MLflow's, or its ``to_dict()`` form (see :func:`~mltrail.models.signature.as_signature`).
+
+    Raises:
+        MltrailError: INVALID_PARAMETER_VALUE for a signature that cannot be used (it is never dropped silently).
     """
     if signature is False:
         return
-    if isinstance(signature, ModelSignature):
-        model.signature = signature
+    if signature is not None and signature is not True:
+        model.signature = as_signature(signature)
         return
     if example is None:
         return

@@ -74,6 +74,20 @@ _MESSAGE = {
         "tool_calls": {"type": "array", "items": _TOOL_CALL, "required": False},
     },
 }
+#: One entry of a tool's ``parameters.properties`` (a JSON-schema property, as MLflow types it).
+_TOOL_PARAMETER = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "required": True},
+        "description": {"type": "string", "required": False},
+        "enum": {"type": "array", "items": {"type": "string"}, "required": False},
+        "items": {
+            "type": "object",
+            "properties": {"type": {"type": "string", "required": True}},
+            "required": False,
+        },
+    },
+}
 _TOOL = {
     "type": "object",
     "properties": {
@@ -86,10 +100,10 @@ _TOOL = {
                 "description": {"type": "string", "required": False},
                 "parameters": {
                     "type": "object",
-                    "required": False,
+                    "required": True,
                     "properties": {
                         "type": {"type": "string", "required": False},
-                        "properties": {"type": "map", "values": {"type": "any"}, "required": True},
+                        "properties": {"type": "map", "values": _TOOL_PARAMETER, "required": True},
                         "required": {"type": "array", "items": {"type": "string"}, "required": False},
                         "additionalProperties": {"type": "boolean", "required": False},
                     },
@@ -146,7 +160,7 @@ CHAT_OUTPUT_COLUMNS: list[dict[str, Any]] = [
                 "properties": {
                     "index": {"type": "long", "required": True},
                     "message": {**_MESSAGE, "required": True},
-                    "finish_reason": {"type": "string", "required": False},
+                    "finish_reason": {"type": "string", "required": True},
                 },
             },
         },
@@ -176,7 +190,7 @@ COMPLETIONS_OUTPUT_COLUMNS: list[dict[str, Any]] = [
         },
         True,
     ),
-    _col("usage", {**_USAGE}),
+    _col("usage", _USAGE, True),
 ]
 
 

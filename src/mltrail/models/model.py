@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mltrail import errors
-from mltrail.models.signature import ModelSignature
+from mltrail.models.signature import ModelSignature, as_signature
 
 if TYPE_CHECKING:
     from mltrail.entities import LoggedModel
@@ -107,7 +107,7 @@ class Model:
         self.run_id = run_id
         self.utc_time_created = str(utc_time_created or _now())
         self.flavors: dict[str, Any] = flavors if flavors is not None else {}
-        self.signature = signature
+        self.signature = as_signature(signature)
         self.saved_input_example_info = saved_input_example_info
         self.model_uuid = model_uuid if model_uuid is not None else uuid.uuid4().hex
         self.mlflow_version = mlflow_version
