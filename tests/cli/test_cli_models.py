@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from mltrail.cli.main import cli
 from tests.server.live import free_port
+from tests.serving.live import models_serve
 
 MODEL_CODE = """
 import pandas as pd
@@ -58,29 +59,8 @@ def _mltrail(*args: str, env: dict[str, str] | None = None) -> list[str]:
 def served(model_dir: Path) -> Iterator[str]:
     """``mltrail models serve`` as a real subprocess (two workers, batching on)."""
     port = free_port()
-    proc = subprocess.Popen(
-        _mltrail("models", "serve", "-m", str(model_dir), "-p", str(port), "-w", "2", "--enable-batching"),
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server exited")
-            try:
-                if httpx.get(f"{url}/ping").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("mltrail models serve did not start")
-            time.sleep(0.05)
+    with models_serve(["-m", str(model_dir), "-p", str(port), "-w", "2", "--enable-batching"], port) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
 
 
 def test_serve_subprocess(served: str) -> None:
@@ -105,6 +85,101 @@ def test_serve_unloadable_model_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("Error: ")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("env_manager", ["local", "virtualenv"])
+def test_serve_port_in_use_is_one_line_before_the_model_loads(tmp_path: Path, env_manager: str) -> None:
+    """``mltrail server`` and ``models serve`` both default to 5000: the clash is reported before any model work
+    (here the model does not even exist, and no environment is built)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["-m", str(tmp_path / "nope"), "-p", str(port), "--env-manager", env_manager]
+        env = {**os.environ, "MLTRAIL_ENV_ROOT": str(tmp_path / "envs")}
+        proc = subprocess.run(_mltrail("models", "serve", *args), capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"Error: Cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert "mltrail server" in lines[0] and "--port" in lines[0]
+    assert not (tmp_path / "envs").exists()
+
+
+def test_the_port_is_held_but_refuses_connections_until_the_model_is_loaded() -> None:
+    """``models serve`` binds before loading the model and listens after: a probe is refused meanwhile, not queued."""
+    from mltrail.serving.run import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0, listen=False)
+    try:
+        port = sock.getsockname()[1]
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5)
+        with socket.socket() as other, pytest.raises(OSError):
+            other.bind(("127.0.0.1", port))  # held: a second server cannot take it
+        sock.listen()
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        sock.close()
+
+
+def test_serve_registered_chat_model_with_tracking_uri(clean_fluent_state: Path) -> None:
+    """``--tracking-uri`` resolves models:/ (the environment points elsewhere); the model answers under
+    ``<name>/<version>`` on /invocations and /v1, and a request without messages is told so."""
+    import mltrail
+    import mltrail.pyfunc
+    from mltrail.tracking.client import MltrailClient
+    from tests.serving.chat_echo import model_kwargs
+
+    root = clean_fluent_state
+    uri = f"sqlite:///{root / 'registry.db'}"
+    mltrail.set_tracking_uri(uri)
+    with mltrail.start_run():
+        mltrail.pyfunc.log_model(name="chat", **model_kwargs(root), registered_model_name="echo-chat")
+    MltrailClient(uri).set_registered_model_alias("echo-chat", "champion", "1")
+    mltrail.set_tracking_uri(None)
+    env = {**os.environ, "MLTRAIL_TRACKING_URI": f"sqlite:///{root / 'elsewhere.db'}"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    port = free_port()
+    args = ["-m", "models:/echo-chat@champion", "-p", str(port), "--tracking-uri", uri]
+    with models_serve(args, port, env=env, cwd=root) as url:
+        assert httpx.get(f"{url}/v1/models").json()["data"][0]["id"] == "echo-chat/1"
+        hello = [{"role": "user", "content": "hi"}]
+        [answer] = httpx.post(f"{url}/invocations", json={"messages": hello}).json()
+        assert answer["model"] == "echo-chat/1" and answer["choices"][0]["message"]["content"] == "hi"
+        chat = httpx.post(f"{url}/v1/chat/completions", json={"model": "echo-chat", "messages": hello}).json()
+        assert chat["model"] == "echo-chat/1"
+        missing = httpx.post(f"{url}/invocations", json={"max_tokens": 3})
+        assert missing.status_code == 400
+        assert missing.json()["message"].startswith("This chat model expects a 'messages' field")
+
+
+@pytest.mark.parametrize("command", ["serve", "predict", "generate-dockerfile"])
+def test_every_models_command_takes_tracking_uri(command: str) -> None:
+    """``mltrail --help`` promises --tracking-uri for every command."""
+    result = CliRunner().invoke(cli, ["models", command, "--help"])
+    assert "--tracking-uri" in result.output
+    assert ("--served-model-name" in result.output) == (command == "serve")
+
+
+def test_predict_resolves_models_uri_with_tracking_uri(clean_fluent_state: Path, model_dir: Path) -> None:
+    import mltrail
+    import mltrail.pyfunc
+
+    root = clean_fluent_state
+    uri = f"sqlite:///{root / 'registry.db'}"
+    mltrail.set_tracking_uri(uri)
+    with mltrail.start_run():
+        code = root / "scale_model.py"
+        code.write_text(MODEL_CODE)
+        mltrail.pyfunc.log_model(name="scale", python_model=str(code), registered_model_name="scale")
+    mltrail.set_tracking_uri(None)
+    source = root / "in.json"
+    source.write_text(json.dumps({"dataframe_records": [{"x": 1.5}]}))
+    args = ["models", "predict", "-m", "models:/scale/1", "-i", str(source), "--tracking-uri", uri]
+    result = CliRunner().invoke(cli, args, env={"MLTRAIL_TRACKING_URI": f"sqlite:///{root / 'elsewhere.db'}"})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"predictions": [{"y": 3.0}]}
 
 
 def test_predict_json_to_file_and_stdout(model_dir: Path, tmp_path: Path) -> None:

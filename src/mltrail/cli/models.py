@@ -5,13 +5,17 @@ Heavy imports (pandas, the model's flavor, uvicorn) happen inside the commands, 
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import click
+
+from mltrail.cli._shared import tracking_uri_option
 
 ENV_MANAGERS = ("local", "virtualenv", "uv")
 
@@ -75,6 +79,32 @@ def models() -> None:
     """
 
 
+def _use_tracking_uri(tracking_uri: str | None) -> None:
+    """Resolve ``runs:/`` and ``models:/`` URIs against ``--tracking-uri`` (in this process and the ones it starts:
+    server workers, the model's environment); without it, the environment's chain applies."""
+    if tracking_uri:
+        from mltrail.tracking._config import set_tracking_uri
+
+        set_tracking_uri(tracking_uri)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound (not yet listening) before the model loads, so a port in use is one line at once.
+
+    Raises:
+        click.ClickException: the address cannot be bound.
+    """
+    from mltrail.serving.run import bind_socket
+
+    try:
+        return bind_socket(host, port, listen=False)
+    except OSError as exc:
+        hint = " (is `mltrail server` or another model server running there? Pick another port with --port)"
+        in_use = exc.errno == errno.EADDRINUSE
+        reason = f"{exc.strerror or exc}{hint if in_use else ''}"
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {reason}") from None
+
+
 @models.command("serve")
 @_model_option
 @click.option("--port", "-p", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port.")
@@ -131,6 +161,14 @@ def models() -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     help="Server log level.",
 )
+@click.option(
+    "--served-model-name",
+    default=None,
+    metavar="NAME",
+    help="The name of a language model in /v1/models and in the 'model' field of its answers "
+    "[default: <name>/<version> for a model from the registry, else the logged model's id].",
+)
+@tracking_uri_option
 def serve(
     model_uri: str,
     port: int,
@@ -145,8 +183,13 @@ def serve(
     body_timeout: float,
     header_timeout: float,
     log_level: str,
+    served_model_name: str | None,
+    tracking_uri: str | None,
 ) -> None:
-    """Serve a model over HTTP: /invocations, /ping, /health, /version (MLflow's scoring protocol).
+    """Serve a model over HTTP: /invocations, /ping, /health, /version (MLflow's scoring protocol); chat models
+    also get OpenAI's /v1/chat/completions and /v1/models.
+
+    runs:/ and models:/ URIs are resolved against --tracking-uri. The port is checked before the model loads.
 
     \b
     Example:
@@ -154,8 +197,18 @@ def serve(
       curl -s localhost:5001/invocations -H 'Content-Type: application/json' \\
           -d '{"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.0]]}}'
     """
+    from mltrail.serving.run import registered_model_name
+
+    _use_tracking_uri(tracking_uri)
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]  # the port the system picked for --port 0
+    if served_model_name is None:
+        served_model_name = registered_model_name(model_uri)
     if env_manager != "local":
+        sock.close()  # the server in the model's environment binds it again
         args = ["serve", "-p", str(port), "-h", host, "-w", str(workers), "--log-level", log_level]
+        if served_model_name:
+            args += ["--served-model-name", served_model_name]
         args += ["--max-body-mb", str(max_body_mb), "--body-timeout", str(body_timeout)]
         args += ["--header-timeout", str(header_timeout)]
         if timeout is not None:
@@ -181,14 +234,12 @@ def serve(
         max_body_mb=max_body_mb,
         body_timeout=body_timeout,
         header_timeout=header_timeout,
+        model_name=served_model_name,
     )
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     batching = f", batching up to {max_batch_size} rows" if enable_batching else ""
     click.echo(f"Serving {model_uri} on http://{shown}:{port} ({workers} worker(s){batching})", err=True)
-    try:
-        run_server(settings)
-    except OSError as exc:
-        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    run_server(settings, sock)
 
 
 @models.command("predict")
@@ -201,14 +252,21 @@ def serve(
     "--content-type", "-t", type=click.Choice(["json", "csv"]), default="json", show_default=True, help="Input format."
 )
 @_env_manager_option
+@tracking_uri_option
 def predict(
-    model_uri: str, input_path: str | None, output_path: str | None, content_type: str, env_manager: str
+    model_uri: str,
+    input_path: str | None,
+    output_path: str | None,
+    content_type: str,
+    env_manager: str,
+    tracking_uri: str | None,
 ) -> None:
     """Score a file with a model and write {"predictions": ...} as JSON.
 
     The JSON input is the body /invocations takes: {"dataframe_split": ...}, {"dataframe_records": ...},
     {"inputs": ...} or {"instances": ...}, optionally with "params".
     """
+    _use_tracking_uri(tracking_uri)
     if env_manager != "local":
         args = ["predict", "-t", content_type]
         if input_path:
@@ -233,7 +291,8 @@ def predict(
     metavar="DIR",
     help="The build context to write: a Dockerfile and the model in model_dir/.",
 )
-def generate_dockerfile(model_uri: str, output_directory: str) -> None:
+@tracking_uri_option
+def generate_dockerfile(model_uri: str, output_directory: str, tracking_uri: str | None) -> None:
     """Write a Dockerfile (and copy the model beside it) for an image that serves the model on port 8080.
 
     \b
@@ -242,6 +301,8 @@ def generate_dockerfile(model_uri: str, output_directory: str) -> None:
       docker build -t my-model ./image && docker run -p 8080:8080 my-model
     """
     from mltrail.serving.docker import generate_dockerfile as write_dockerfile
+
+    _use_tracking_uri(tracking_uri)
 
     path = write_dockerfile(_local_model_dir(model_uri), output_directory)
     click.echo(f"Wrote {path} and {os.path.join(output_directory, 'model_dir')}", err=True)

@@ -47,7 +47,7 @@ from mltrail.serving.limits import (
     call_with_limits,
     rejection_handler,
 )
-from mltrail.serving.openai import OpenAIRoutes, openai_routes
+from mltrail.serving.openai import OpenAIRoutes, model_name_of, openai_routes
 from mltrail.serving.scoring import Scorer
 
 __all__ = [
@@ -74,6 +74,8 @@ class AppOptions:
         max_batch_wait_ms: how long a batch may wait for more requests (only under concurrency).
         max_body_bytes: largest request body; a bigger one is answered 413.
         body_timeout: seconds for a request body to arrive after its headers, else 408.
+        model_name: the name a language model is served under (``/v1/models``' id and the ``model`` field of its
+            answers on every route); None: its logged model id, else its source model name.
     """
 
     timeout: float = 60.0
@@ -82,6 +84,7 @@ class AppOptions:
     max_batch_wait_ms: float = 2.0
     max_body_bytes: int = DEFAULT_MAX_BODY_MB * MIB
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    model_name: str | None = None
 
     def body_limits(self) -> BodyLimits:
         """The request body limits these options set."""
@@ -239,16 +242,21 @@ def create_app(model: Any, options: AppOptions | None = None) -> Starlette:
     Returns:
         A Starlette app; ``app.state.scoring`` holds the :class:`ScoringApp`.
     """
-    scoring = ScoringApp(model if isinstance(model, Scorer) else Scorer(model), options or AppOptions())
+    options = options or AppOptions()
+    scoring = ScoringApp(model if isinstance(model, Scorer) else Scorer(model), options)
     routes = [
         Route("/ping", scoring.ping, methods=["GET"]),
         Route("/health", scoring.ping, methods=["GET"]),
         Route("/version", scoring.version, methods=["GET"]),
         Route("/invocations", scoring.invocations, methods=["POST"]),
     ]
-    chat_routes, chat = openai_routes(scoring.scorer.model, scoring.options.timeout, scoring.options.max_batch_size)
+    chat_routes, chat = openai_routes(scoring.scorer.model, options.timeout, options.max_batch_size, options.model_name)
     routes += chat_routes
     scoring.chat = chat
+    if chat is not None:  # one name on every route: /invocations answers carry the name /v1 shows
+        scoring.scorer.response_model = chat.name
+    elif scoring.scorer.schema.llm_field is not None:  # a completions model
+        scoring.scorer.response_model = options.model_name or model_name_of(scoring.scorer.model)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -177,6 +177,8 @@ def parse_json_body(body: bytes | str | dict[str, Any], schema: ServingSchema) -
         return ParsedInput(decoded[INPUTS], params)
     if len(format_keys) != 1:
         received = [key for key in decoded if key != PARAMS_KEY]
+        if not format_keys and schema.llm_field is not None:
+            raise serving_error(_missing_llm_field(schema.llm_field, received))
         raise serving_error(
             f"{REQUIRED_INPUT_FORMAT}. Received dictionary with input fields: {received}. "
             f"{SCORING_PROTOCOL_CHANGE_INFO}"
@@ -192,6 +194,20 @@ def parse_json_body(body: bytes | str | dict[str, Any], schema: ServingSchema) -
     else:
         data = parse_inputs(payload, schema)
     return ParsedInput(data, params)
+
+
+def _missing_llm_field(name: str, received: list[str]) -> str:
+    """The error for a language model's request without its ``messages`` / ``prompt`` field."""
+    if name == "messages":
+        what, example = "chat model", '{"messages": [{"role": "user", "content": "Hello"}]}'
+        shape = 'a list of {"role": ..., "content": ...} objects'
+    else:
+        what, example, shape = "completions model", '{"prompt": "Hello"}', "the text to complete"
+    return (
+        f"This {what} expects a '{name}' field ({shape}), e.g. {example}; the request has none. "
+        f"Received dictionary with input fields: {received}. "
+        f"(Rows in one of {list(SUPPORTED_FORMATS)} are accepted too.)"
+    )
 
 
 # ----------------------------------------------------------------------------------------- DataFrames

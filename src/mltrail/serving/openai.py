@@ -85,7 +85,8 @@ def is_chat_model(model: Any) -> bool:
 
 
 def model_name_of(model: Any) -> str:
-    """The id shown in ``/v1/models``: the logged model id, else the source model name, else ``"model"``."""
+    """The name a served model goes by when it did not come from the registry (``/v1/models``' id and the ``model``
+    field of every answer): the logged model id, else the source model name, else ``"model"``."""
     meta = getattr(model, "metadata", None)
     if meta is None:
         return "model"
@@ -231,12 +232,14 @@ class OpenAIRoutes:
         model: the loaded pyfunc model.
         timeout: seconds before a non-streamed request is answered 504.
         max_batch_size: most concurrent requests combined into one predict call (1 disables batching).
+        name: the model's id in ``/v1/models`` and the ``model`` field of the answers (default:
+            :func:`model_name_of`).
     """
 
-    def __init__(self, model: Any, timeout: float = 60.0, max_batch_size: int = 16) -> None:
+    def __init__(self, model: Any, timeout: float = 60.0, max_batch_size: int = 16, name: str | None = None) -> None:
         self.model = model
         self.timeout = timeout
-        self.name = model_name_of(model)
+        self.name = name or model_name_of(model)
         self.created = int(time.time())
         self.llm: LLMPyfunc | None = llm_pyfunc_of(model)  # requests are validated here: skip enforcement
         self.batcher: Batcher[Any, Any] | None = None
@@ -376,12 +379,12 @@ class OpenAIRoutes:
 
 
 def openai_routes(
-    model: Any, timeout: float = 60.0, max_batch_size: int = 16
+    model: Any, timeout: float = 60.0, max_batch_size: int = 16, name: str | None = None
 ) -> tuple[list[Route], OpenAIRoutes | None]:
-    """The ``/v1`` routes for ``model`` when it is a chat model (else none)."""
+    """The ``/v1`` routes for ``model`` when it is a chat model (else none); ``name`` as in :class:`OpenAIRoutes`."""
     if not is_chat_model(model):
         return [], None
-    handlers = OpenAIRoutes(model, timeout, max_batch_size)
+    handlers = OpenAIRoutes(model, timeout, max_batch_size, name)
     routes = [
         Route("/v1/chat/completions", handlers.chat_completions, methods=["POST"]),
         Route("/v1/models", handlers.models, methods=["GET"]),

@@ -10,7 +10,7 @@ depends on no more of :mod:`mltrail.models` than ``metadata.signature`` and ``to
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -64,11 +64,14 @@ class ServingSchema:
         inputs: the input specs, empty when the model has no signature.
         param_names: names in the model's ``ParamSchema``.
         from_type_hint: the signature was inferred from type hints (``inputs`` is passed through raw).
+        llm_field: the field a language model's requests must carry: ``"messages"`` for a chat model,
+            ``"prompt"`` for a completions model, else None (named in the error for a body without it).
     """
 
     inputs: tuple[InputSpec, ...] = ()
     param_names: frozenset[str] = field(default_factory=frozenset)
     from_type_hint: bool = False
+    llm_field: str | None = None
 
     @property
     def has_schema(self) -> bool:
@@ -178,16 +181,37 @@ def parse_signature_dict(signature: dict[str, Any] | None, from_type_hint: bool 
     )
 
 
+_LLM_FIELDS = {"llm/v1/chat": "messages", "llm/v1/completions": "prompt"}
+
+
+def _llm_task(metadata: Any) -> str | None:
+    """``llm/v1/chat`` or ``llm/v1/completions`` from the model's ``metadata.task`` or a flavor's
+    ``inference_task``, else None."""
+    task = (getattr(metadata, "metadata", None) or {}).get("task")
+    if task in _LLM_FIELDS:
+        return str(task)
+    flavors = getattr(metadata, "flavors", None) or {}
+    for conf in flavors.values():
+        if isinstance(conf, dict) and conf.get("inference_task") in _LLM_FIELDS:
+            return str(conf["inference_task"])
+    return None
+
+
 def serving_schema_of(model: Any) -> ServingSchema:
     """Read the serving schema of a loaded model (anything with ``.metadata.signature``); empty when absent."""
     metadata = getattr(model, "metadata", None)
     if metadata is None:
         return ServingSchema()
     from_type_hint = bool(getattr(metadata, "is_signature_from_type_hint", False))
+    task = _llm_task(metadata)
+    llm_field = _LLM_FIELDS[task] if task else None
     signature = getattr(metadata, "signature", None)
     if signature is None:
-        return ServingSchema(from_type_hint=from_type_hint)
+        return ServingSchema(from_type_hint=from_type_hint, llm_field=llm_field)
     from_type_hint = from_type_hint or bool(getattr(signature, "_is_signature_from_type_hint", False))
     to_dict = getattr(signature, "to_dict", None)
     raw = to_dict() if callable(to_dict) else signature
-    return parse_signature_dict(raw if isinstance(raw, dict) else None, from_type_hint)
+    schema = parse_signature_dict(raw if isinstance(raw, dict) else None, from_type_hint)
+    if llm_field is None and schema.has_names and "messages" in schema.by_name():
+        llm_field = "messages"  # a chat PythonModel: its input signature has messages
+    return replace(schema, llm_field=llm_field) if llm_field else schema

@@ -32,17 +32,37 @@ def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
 
 
+#: The ``object`` of the responses whose ``model`` field the server sets to the served model's name.
+LLM_OBJECTS = frozenset({"chat.completion", "chat.completion.chunk", "text_completion"})
+
+
+def with_model_name(predictions: Any, name: str) -> Any:
+    """``predictions`` with the ``model`` field of every chat/completions object in it (the object itself, or the
+    items of a list) set to ``name``; anything else is returned as it is."""
+    if isinstance(predictions, dict):
+        return {**predictions, "model": name} if predictions.get("object") in LLM_OBJECTS else predictions
+    if isinstance(predictions, list) and predictions and isinstance(predictions[0], dict):
+        return [
+            {**item, "model": name} if isinstance(item, dict) and item.get("object") in LLM_OBJECTS else item
+            for item in predictions
+        ]
+    return predictions
+
+
 class Scorer:
     """Scores requests against one model.
 
     Args:
         model: the loaded model; ``model.metadata.signature`` (when present) drives parsing.
         schema: the serving schema; read from the model when omitted.
+        response_model: for a language model, the name put in the ``model`` field of its chat/completions
+            objects (the name the server shows everywhere); None leaves the model's answers as they are.
     """
 
-    def __init__(self, model: Any, schema: ServingSchema | None = None) -> None:
+    def __init__(self, model: Any, schema: ServingSchema | None = None, response_model: str | None = None) -> None:
         self.model = model
         self.schema = schema if schema is not None else serving_schema_of(model)
+        self.response_model = response_model
         self._predict = model.predict
         self._takes_params = _accepts_params(self._predict)
 
@@ -67,10 +87,11 @@ class Scorer:
             call = _call
         try:
             if self._takes_params:
-                return call(self._predict, data, params=params)
-            if params:
-                logger.warning("The model's predict takes no params; ignoring params %s", list(params))
-            return call(self._predict, data)
+                result = call(self._predict, data, params=params)
+            else:
+                if params:
+                    logger.warning("The model's predict takes no params; ignoring params %s", list(params))
+                result = call(self._predict, data)
         except MltrailError as exc:
             shown = shorten(str(data))
             message = f"Failed to predict data '{shown}'. \nError: {exc.message}"
@@ -80,6 +101,7 @@ class Scorer:
             raise serving_error(
                 f"{UNEXPECTED_MODEL_ERROR} Error: {shorten(f'{type(exc).__name__}: {exc}', 500)}", stack_trace=True
             ) from exc
+        return result if self.response_model is None else with_model_name(result, self.response_model)
 
     @staticmethod
     def encode(predictions: Any, unwrapped: bool = False) -> bytes:
