@@ -610,3 +610,103 @@ def test_object_store_model_sources_must_be_their_runs(tmp_path: Path) -> None:
             mine_source = {"name": "s3grab", "source": f"runs:/{run['run_id']}/model", "run_id": run["run_id"]}
             assert mallory.post(create, json=mine_source).status_code == 200
             assert mallory.post(create, json={"name": "s3grab", "source": "models:/s3grab/1"}).status_code == 200
+
+
+# --- POST /graphql: MLflow's query-size limits, batches, and the REST routes' permissions ---------------------------
+def _graphql(url: str, body: object, auth: tuple[str, str] | None = None) -> httpx.Response:
+    return httpx.post(f"{url}/graphql", json=body, auth=auth, timeout=30)
+
+
+def _nested(levels: int) -> str:
+    """An introspection query ``levels`` selections deep."""
+    return "{ __schema { types { fields { type " + "{ ofType " * (levels - 5) + "{ name }" + " }" * (levels - 1)
+
+
+def _aliases(count: int, field: str = "__typename", prefix: str = "a") -> str:
+    return " ".join(f"{prefix}{i}: {field}" for i in range(count))
+
+
+def test_graphql_refuses_deep_wide_and_aliased_queries(target: Target, http: httpx.Client) -> None:
+    def errors(query: str, variables: dict[str, object] | None = None) -> list[str]:
+        answer = _graphql(target.url, {"query": query, "variables": variables})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"] is None
+        return answer.json()["errors"]
+
+    assert _graphql(target.url, {"query": _nested(10)}).json()["errors"] is None
+    assert errors(_nested(11)) == ["Query exceeds maximum depth of 10"]
+    assert errors("{" * 5000 + "}" * 5000)  # far too deep for the parser: refused, never a 500
+    assert errors("{ a: __typename " + "x: __typename " * 30_000 + "}")  # past the token limit: not even parsed
+    run_info = "query Q($id: String) { mlflowGetRun(input: {runId: $id}) { run { info { " + _aliases(11, "runId")
+    refused = errors(run_info + " } } } }", {"id": target.run_id})
+    assert refused[0].startswith("GraphQL queries should have at most 10 aliases")
+    fragments = "query { ...A ...B } fragment A on Query { " + _aliases(5) + " } fragment B on Query { "
+    split = fragments + _aliases(5, prefix="b") + " }"  # ten aliases over two fragments: counted together
+    assert _graphql(target.url, {"query": split}).json()["errors"] is None
+    assert errors(fragments + _aliases(6, prefix="b") + " }")
+    cycle = (
+        "query { ...A } fragment A on Query { __schema { types { ...B } } } fragment B on __Type { fields { ...A } }"
+    )
+    assert errors(cycle)  # a fragment cycle is refused, and the limits' scan ends
+    doubling = " ".join(
+        f"fragment F{i} on __Schema {{ types {{ name }} x{i}: types {{ name }} ...F{i + 1} }}" for i in range(12)
+    )
+    assert _graphql(target.url, {"query": "query { __schema { ...F0 } } " + doubling}).status_code == 200
+    wide = '{ mlflowGetExperiment(input: {experimentId: "0"}) { experiment { ' + " ".join(["name"] * 1000) + " } } }"
+    assert errors(wide) == ["Query exceeds maximum total selections of 1000"]
+
+
+def test_graphql_batches_are_bounded(target: Target, http: httpx.Client) -> None:
+    one = {"query": '{ mlflowGetExperiment(input: {experimentId: "0"}) { experiment { name } } }'}
+    answers = _graphql(target.url, [one] * 10)
+    assert answers.status_code == 200 and [a["errors"] for a in answers.json()] == [None] * 10
+    over = _graphql(target.url, [one] * 11)
+    assert over.status_code == 400 and over.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "at most 10 operations" in over.json()["message"]
+    four = {"query": "{ " + _aliases(4) + " }"}
+    shared = _graphql(target.url, [four, four, four])  # 12 root fields in all: no more work than one query may do
+    assert shared.status_code == 400 and "root fields" in shared.json()["message"]
+    assert _graphql(target.url, []).status_code == 400
+    assert _graphql(target.url, [1, 2]).status_code == 400
+    assert _graphql(target.url, [[one]]).status_code == 400
+
+
+_GRAPHQL_READS = {
+    "mlflowGetRun": "query Q($run: String) { mlflowGetRun(input: {runId: $run}) { run { info { runId } } } }",
+    "mlflowGetExperiment": (
+        "query Q($exp: String) { mlflowGetExperiment(input: {experimentId: $exp}) { experiment { name } } }"
+    ),
+    "mlflowListArtifacts": "query Q($run: String) { mlflowListArtifacts(input: {runId: $run}) { files { path } } }",
+    "mlflowGetMetricHistoryBulkInterval": (
+        'query Q($run: String) { mlflowGetMetricHistoryBulkInterval(input: {runIds: [$run], metricKey: "m"}) '
+        "{ metrics { key } } }"
+    ),
+}
+_GRAPHQL_SEARCHES = (
+    "mutation Q($exp: String) { mlflowSearchRuns(input: {experimentIds: [$exp]}) { runs { info { runId } } } }",
+    'query Q($exp: String) { mlflowSearchRuns(input: {experimentIds: [$exp, "0"]}) { runs { info { runId } } } }',
+    "mutation Q($exp: String) { mlflowSearchDatasets(input: {experimentIds: [$exp]}) { datasetSummaries { name } } }",
+)
+
+
+def test_graphql_applies_the_rest_permissions(auth_target: tuple[str, str]) -> None:
+    url, exp = auth_target
+    (run,) = httpx.post(f"{url}{API}/runs/search", json={"experiment_ids": [exp]}, auth=ADMIN).json()["runs"]
+    variables = {"run": run["info"]["run_id"], "exp": exp}
+    anonymous = _graphql(url, {"query": _GRAPHQL_READS["mlflowGetRun"], "variables": variables})
+    assert anonymous.status_code == 401 and anonymous.json()["error_code"] == "UNAUTHENTICATED"
+    for name, query in _GRAPHQL_READS.items():
+        body = {"query": query, "variables": variables}
+        admin = _graphql(url, body, auth=ADMIN).json()
+        assert admin["errors"] is None and admin["data"][name] is not None, (name, admin)
+        mallory = _graphql(url, body, auth=_MALLORY).json()
+        assert mallory["data"] == {name: None}, (name, mallory)
+        assert mallory["errors"][0].startswith("Permission denied"), (name, mallory)
+    for query in _GRAPHQL_SEARCHES:
+        answer = _graphql(url, {"query": query, "variables": variables}, auth=_MALLORY).json()
+        (result,) = answer["data"].values()
+        assert variables["run"] not in str(answer) and result is not None and not any(result.values()), answer
+    seen = _graphql(url, {"query": _GRAPHQL_SEARCHES[0], "variables": variables}, auth=ADMIN).json()
+    assert variables["run"] in str(seen)
+    batch = [{"query": q, "variables": variables} for q in _GRAPHQL_READS.values()]
+    assert all(a["errors"] for a in _graphql(url, batch, auth=_MALLORY).json())  # no way around it by batching

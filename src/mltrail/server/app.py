@@ -20,6 +20,7 @@ from mltrail.server.auth.oidc import OidcConfig, oidc_routes, sso_description
 from mltrail.server.auth.rules import rule_for
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import Endpoint, ExactPathRouter
+from mltrail.server.graphql import routes as graphql_routes
 from mltrail.server.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
@@ -154,6 +155,7 @@ def create_app(
             *(guard_route(r, ctx.auth) if isinstance(r, Route) else r for r in file_routes),
             *endpoint_routes(all_endpoints(include_auth=True), ctx),
         ]
+    routes += graphql_routes(ctx)  # POST /graphql: authenticates itself and applies each field's REST rule
     routes += ui.routes()  # last: the web UI's catch-all (never API paths; public: it holds no data)
     middleware = [
         Middleware(SecurityHeadersMiddleware),

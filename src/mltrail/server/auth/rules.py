@@ -483,6 +483,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("/version", "GET"): PUBLIC,
     ("/openapi.json", "GET"): PUBLIC,
     ("/api/3.0/mlflow/server-info", "GET"): SIGNED_IN,
+    # GraphQL: any signed-in user; each field then applies the rule of the REST endpoint it mirrors
+    ("/graphql", "POST"): SIGNED_IN,
+    ("/graphql", "GET"): PUBLIC,  # answers 405 (send POST): no data
 }
 
 
