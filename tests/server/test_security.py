@@ -192,6 +192,16 @@ def test_run_model_and_version_routes_refuse_escaping_paths(target: Target, http
         assert _error_code(payload) == "INVALID_PARAMETER_VALUE"
 
 
+@pytest.mark.parametrize("bad", [*TRAVERSALS, ".", "./", "a/..", "keep/"])
+def test_ui_upload_refuses_escaping_paths(target: Target, http: httpx.Client, bad: str) -> None:
+    """The web UI's upload route (``?run_uuid=&path=``, raw body) writes inside the run's artifacts or nowhere."""
+    path = f"{AJAX}/upload-artifact?run_uuid={target.run_id}&path={quote(bad)}"
+    status, _, payload = raw(target.url, "POST", path, b"pwned", JSON)
+    assert status == 400, (bad, status, payload)
+    assert _error_code(payload) == "INVALID_PARAMETER_VALUE"
+    assert not [p for p in target.root.rglob("*") if p.is_file() and p.read_bytes() == b"pwned"]
+
+
 def test_root_cannot_be_deleted_or_overwritten(target: Target, http: httpx.Client) -> None:
     for path in (f"{ART}/.", f"{ART}/./", f"{ART}/%2e", f"{ART}/a/..", f"{ART}//", f"{ART}/./."):
         for method in ("DELETE", "PUT"):
@@ -610,6 +620,34 @@ def test_object_store_model_sources_must_be_their_runs(tmp_path: Path) -> None:
             mine_source = {"name": "s3grab", "source": f"runs:/{run['run_id']}/model", "run_id": run["run_id"]}
             assert mallory.post(create, json=mine_source).status_code == 200
             assert mallory.post(create, json={"name": "s3grab", "source": "models:/s3grab/1"}).status_code == 200
+
+
+def test_ui_upload_needs_edit_on_the_runs_experiment(auth_target: tuple[str, str]) -> None:
+    """``upload-artifact`` checks EDIT on the experiment of the run it writes to (``run_uuid``, never ``run_id``)."""
+    url, _ = auth_target
+    upload = f"{url}{AJAX}/upload-artifact"
+    created = httpx.post(f"{url}{API}/experiments/create", json={"name": "upload-secret"}, auth=ADMIN).json()
+    exp = created["experiment_id"]  # an experiment of its own: the module's keeps its one run
+    theirs = httpx.post(f"{url}{API}/runs/create", json={"experiment_id": exp}, auth=ADMIN).json()["run"]["info"]
+    target = {"run_uuid": theirs["run_id"], "path": "k.txt"}
+    assert httpx.post(upload, params=target, content=b"key", auth=ADMIN, headers=JSON).status_code == 200
+    with httpx.Client(base_url=url, auth=_MALLORY, timeout=30) as mallory:
+        mine = mallory.post(f"{API}/experiments/create", json={"name": "mallory-uploads"}).json()["experiment_id"]
+        run = mallory.post(f"{API}/runs/create", json={"experiment_id": mine}).json()["run"]["info"]["run_id"]
+
+        def attempt(**params: str) -> httpx.Response:
+            return mallory.post(upload, params=params, content=b"pwned", headers=JSON)
+
+        assert attempt(run_uuid=run, path="ok.txt").status_code == 200
+        assert attempt(run_uuid=theirs["run_id"], path="k.txt").status_code == 403
+        assert attempt(run_uuid=theirs["run_id"], run_id=run, path="k.txt").status_code == 403
+        assert attempt(run_uuid="0123456789abcdef0123456789abcdef", path="x.txt").status_code == 404
+        for bad in ("../k.txt", f"../../../{exp}/{theirs['run_id']}/artifacts/k.txt", "%2e%2e/k.txt", "/k.txt"):
+            refused = attempt(run_uuid=run, path=bad)
+            assert refused.status_code == 400, (bad, refused.text)
+    assert httpx.post(upload, params=target, content=b"pwned", headers=JSON).status_code == 401
+    kept = httpx.get(f"{url}/get-artifact", params=target, auth=ADMIN)
+    assert kept.content == b"key"
 
 
 # --- POST /graphql: MLflow's query-size limits, batches, and the REST routes' permissions ---------------------------

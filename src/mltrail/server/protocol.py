@@ -90,6 +90,16 @@ def _missing(name: str) -> MltrailError:
     return errors.invalid(f"Missing value for required parameter '{name}'.{_HELP}")
 
 
+def missing_parameter(name: str) -> MltrailError:
+    """MLflow's INVALID_PARAMETER_VALUE for a required request parameter left out (for handlers that check it)."""
+    return _missing(name)
+
+
+def invalid_request(message: str) -> MltrailError:
+    """INVALID_PARAMETER_VALUE with MLflow's pointer to the API docs after ``message``, as its schema checks say it."""
+    return errors.invalid(message + _HELP)
+
+
 _SPECIAL_FLOATS = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf, "inf": math.inf, "-inf": -math.inf}
 
 

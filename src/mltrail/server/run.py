@@ -66,9 +66,14 @@ class ServerSettings:
         return None if self.host in _LOOPBACK else ["*"]
 
 
-def build_app(settings: ServerSettings) -> Starlette:
-    """The ASGI app for these settings."""
-    ctx = ServerContext(
+def server_context(settings: ServerSettings) -> ServerContext:
+    """The context of a server with these settings.
+
+    Every store opened for the server goes through here, so the first one to open a new database creates its
+    Default experiment under the configured artifact root, as MLflow does (``--default-artifact-root``, else
+    ``mlflow-artifacts:/`` when serving artifacts, else the artifacts destination).
+    """
+    return ServerContext(
         backend_store_uri=settings.backend_store_uri,
         artifacts_destination=settings.artifacts_destination,
         serve_artifacts=settings.serve_artifacts,
@@ -76,6 +81,11 @@ def build_app(settings: ServerSettings) -> Starlette:
         allowed_artifact_uris=tuple(settings.allowed_artifact_uris),
         presigned_downloads=settings.artifacts_presigned_downloads,
     )
+
+
+def build_app(settings: ServerSettings) -> Starlette:
+    """The ASGI app for these settings."""
+    ctx = server_context(settings)
     if settings.auth:
         ctx.auth = open_auth(settings, ctx)
     return create_app(
@@ -93,7 +103,7 @@ def open_auth(settings: ServerSettings, ctx: ServerContext | None = None) -> Aut
         MltrailError: INVALID_PARAMETER_VALUE for a bad settings file or MLflow's default admin password.
     """
     config = load_auth_config(settings.auth_config)
-    ctx = ctx or ServerContext(settings.backend_store_uri, settings.artifacts_destination)
+    ctx = ctx or server_context(settings)
     return AuthService.open(config, settings.backend_store_uri, ctx.tracking_store, settings.artifacts_destination)
 
 
@@ -113,7 +123,7 @@ def prepare(settings: ServerSettings) -> None:
     """
     if "://" not in settings.artifacts_destination:
         os.makedirs(settings.artifacts_destination, exist_ok=True)
-    ctx = ServerContext(settings.backend_store_uri, settings.artifacts_destination)
+    ctx = server_context(settings)
     ctx.tracking_store  # noqa: B018
     ctx.registry_store  # noqa: B018
     if settings.serve_artifacts:

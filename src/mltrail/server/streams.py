@@ -53,7 +53,14 @@ class RequestChunks:
     def __init__(self, request: Request) -> None:
         self._body = request.stream().__aiter__()
         self._done = False
+        self._first: bytes | None = None
         self.received = 0
+
+    async def peek(self) -> bytes | None:
+        """The body's first chunk, read on the event loop (None for an empty body); iterating yields it first."""
+        if self._first is None and self.received == 0:
+            self._first = await self._next()
+        return self._first
 
     async def _next(self) -> bytes | None:
         pieces: list[bytes] = []
@@ -71,6 +78,9 @@ class RequestChunks:
         return (pieces[0] if len(pieces) == 1 else b"".join(pieces)) if pieces else None
 
     def __iter__(self) -> Iterator[bytes]:
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
         while (chunk := anyio.from_thread.run(self._next)) is not None:
             yield chunk
 

@@ -427,6 +427,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # files
     (f"{_M}/get-artifact", "GET"): Rule(run(READ)),
     ("/get-artifact", "GET"): Rule(run(READ)),
+    (f"{_M}/upload-artifact", "POST"): Rule(run(EDIT, "run_uuid")),  # the UI's upload (/ajax-api/ only)
     (f"{_A}/artifacts/{{artifact_path:path}}", "GET"): Rule(artifact_path(READ)),
     (f"{_A}/artifacts/{{artifact_path:path}}", "PUT"): Rule(artifact_path(EDIT)),
     (f"{_A}/artifacts/{{artifact_path:path}}", "DELETE"): Rule(artifact_path(MANAGE)),

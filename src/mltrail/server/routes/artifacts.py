@@ -11,6 +11,7 @@ file on object storage answers 302 to a short-lived presigned URL instead, and t
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -32,8 +33,17 @@ PRESIGN_MIN_BYTES = 1024 * 1024
 #: How long a presigned download URL stays valid, in seconds.
 PRESIGN_EXPIRES_S = 15 * 60
 _PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
-#: Paths whose bodies stream and are exempt from the JSON body limit.
-STREAMING_PREFIXES = tuple(p + "/artifacts" for p in _PREFIXES) + tuple(p + "/mpu" for p in _PREFIXES)
+#: The web UI's upload of one run artifact (``?run_uuid=&path=``, raw body), where MLflow serves it.
+UI_UPLOAD_PATH = "/ajax-api/2.0/mlflow/upload-artifact"
+#: The largest body :data:`UI_UPLOAD_PATH` takes, as in MLflow (10 MB).
+MAX_UI_UPLOAD_BYTES = 10 * 1024 * 1024
+_UI_UPLOAD_TOO_LARGE = "Artifact size is too large. Max size is 10MB."
+#: Paths whose bodies stream and are exempt from the JSON body limit (the UI's upload has its own).
+STREAMING_PREFIXES = (
+    *(p + "/artifacts" for p in _PREFIXES),
+    *(p + "/mpu" for p in _PREFIXES),
+    UI_UPLOAD_PATH,
+)
 
 #: Extensions (and extension-less names) sent as ``text/plain``, as MLflow's ``get_text_extensions`` lists them.
 TEXT_EXTENSIONS = frozenset(
@@ -134,6 +144,51 @@ async def receive_file(repo: ArtifactRepository, path: str, request: Request) ->
     await run_transfer(repo.write_stream, path, RequestChunks(request))
 
 
+class _BoundedBody:
+    """A request body for a storage call that stops it, with MLflow's 400, once more than ``limit`` bytes came."""
+
+    def __init__(self, chunks: RequestChunks, limit: int) -> None:
+        self.chunks = chunks
+        self.limit = limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        size = 0
+        for chunk in self.chunks:
+            size += len(chunk)
+            if size > self.limit:  # the repository abandons the write: nothing appears
+                raise errors.invalid(_UI_UPLOAD_TOO_LARGE)
+            yield chunk
+
+
+async def upload_run_artifact(ctx: ServerContext, request: Request) -> None:
+    """``POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=&path=``: store the body as one file of a run.
+
+    MLflow's checks, order and messages (``upload_artifact_handler``): ``run_uuid``, ``path``, a safe path, at
+    most 10 MB, a non-empty body, then the run. The body streams into the run's artifact repository as the
+    proxy's uploads do (the file appears only once complete). Where MLflow answers 500 (the root, a path ending
+    in "/"), this answers 400 "Invalid path".
+    """
+    run_id = request.query_params.get("run_uuid")
+    if not run_id:
+        raise errors.invalid("Request must specify run_uuid.")
+    raw_path = request.query_params.get("path")
+    if not raw_path:
+        raise errors.invalid("Request must specify path.")
+    if raw_path.endswith("/"):
+        raise errors.invalid("Invalid path: an upload names a file, not a folder")
+    path = artifact_request_path(raw_path, allow_root=False)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UI_UPLOAD_BYTES:
+        raise errors.invalid(_UI_UPLOAD_TOO_LARGE)
+    chunks = RequestChunks(request)
+    if await chunks.peek() is None:
+        raise errors.invalid("Request must specify data.")
+    run = await run_in_threadpool(ctx.tracking_store.get_run, run_id)
+    store, prefix = ctx.repository_for(run.info.artifact_uri)
+    full = posixpath.join(prefix, path) if prefix else path
+    await run_transfer(store.write_stream, full, _BoundedBody(chunks, MAX_UI_UPLOAD_BYTES))
+
+
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     """The artifact proxy routes, bound to ``ctx``."""
 
@@ -195,6 +250,14 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         except MltrailError as error:
             return _error(error)
 
+    async def upload(request: Request) -> Response:
+        """Upload a run artifact from the web UI."""
+        try:
+            await upload_run_artifact(ctx, request)
+            return Response(b"", media_type="application/json")  # MLflow's empty 200
+        except MltrailError as error:
+            return _error(error)
+
     out: list[BaseRoute] = []
     for prefix in _PREFIXES:
         out += [
@@ -211,4 +274,5 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             Route(prefix + "/logged-models/{model_id}/artifacts/files", get_logged_model_artifact, methods=["GET"])
         )
     out.append(Route("/get-artifact", get_run_artifact, methods=["GET"]))  # where MLflow's own UI reads files
+    out.append(Route(UI_UPLOAD_PATH, upload, methods=["POST"]))  # only under /ajax-api, as in MLflow
     return out

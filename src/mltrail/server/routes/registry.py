@@ -99,10 +99,10 @@ def get_latest_versions(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]
     return page_response([v.to_dict() for v in versions], "model_versions", None)
 
 
-@table.route("/registered-models/set-tag", "POST", _NAME, Field("key", required=True), Field("value", required=True))
+@table.route("/registered-models/set-tag", "POST", _NAME, Field("key", required=True), Field("value"))
 def set_registered_model_tag(ctx: ServerContext, p: dict[str, Any]) -> None:
-    """Set a tag on a registered model."""
-    ctx.registry_store.set_registered_model_tag(p["name"], RegisteredModelTag(p["key"], p["value"]))
+    """Set a tag on a registered model (a missing or empty value is "", as in MLflow)."""
+    ctx.registry_store.set_registered_model_tag(p["name"], RegisteredModelTag(p["key"], p.get("value", "")))
 
 
 @table.route("/registered-models/delete-tag", "DELETE", _NAME, Field("key", required=True))
@@ -255,12 +255,11 @@ def get_model_version_download_uri(ctx: ServerContext, p: dict[str, Any]) -> dic
     return {"artifact_uri": ctx.registry_store.get_model_version_download_uri(p["name"], _version(p))}
 
 
-@table.route(
-    "/model-versions/set-tag", "POST", _NAME, _VERSION, Field("key", required=True), Field("value", required=True)
-)
+@table.route("/model-versions/set-tag", "POST", _NAME, _VERSION, Field("key", required=True), Field("value"))
 def set_model_version_tag(ctx: ServerContext, p: dict[str, Any]) -> None:
-    """Set a tag on a model version."""
-    ctx.registry_store.set_model_version_tag(p["name"], _version(p), ModelVersionTag(p["key"], p["value"]))
+    """Set a tag on a model version (a missing or empty value is "", as in MLflow)."""
+    tag = ModelVersionTag(p["key"], p.get("value", ""))
+    ctx.registry_store.set_model_version_tag(p["name"], _version(p), tag)
 
 
 @table.route("/model-versions/delete-tag", "DELETE", _NAME, _VERSION, Field("key", required=True))

@@ -21,7 +21,7 @@ from mltrail.entities import (
 from mltrail.server.context import ServerContext
 from mltrail.server.endpoints import EndpointTable, key_value_items, page_response
 from mltrail.server.paths import artifact_request_path
-from mltrail.server.protocol import Field
+from mltrail.server.protocol import Field, invalid_request, missing_parameter
 from mltrail.store.tracking.validation import validate_artifact_location
 
 table = EndpointTable()
@@ -32,6 +32,8 @@ _RUN_ID = Field("run_id", required=True)
 _EXPERIMENT_ID = Field("experiment_id", required=True)
 MAX_EXPERIMENT_IDS_PER_DATASET_SEARCH = 20
 MAX_RUN_IDS_PER_BULK_HISTORY = 100
+MAX_RESULTS_PER_INTERVAL_RUN = 2500
+MAX_BULK_HISTORY_RESULTS = 25000
 
 
 # ------------------------------------------------------------------------------------------ experiments
@@ -113,11 +115,11 @@ def update_experiment(ctx: ServerContext, p: dict[str, Any]) -> None:
     "POST",
     _EXPERIMENT_ID,
     Field("key", required=True),
-    Field("value", required=True),
+    Field("value"),
 )
 def set_experiment_tag(ctx: ServerContext, p: dict[str, Any]) -> None:
-    """Set a tag on an experiment."""
-    ctx.tracking_store.set_experiment_tag(p["experiment_id"], ExperimentTag(p["key"], p["value"]))
+    """Set a tag on an experiment (a missing or empty value is "", as in MLflow)."""
+    ctx.tracking_store.set_experiment_tag(p["experiment_id"], ExperimentTag(p["key"], p.get("value", "")))
 
 
 @table.route("/experiments/delete-experiment-tag", "POST", _EXPERIMENT_ID, Field("key", required=True))
@@ -380,37 +382,38 @@ def _without_run_id(metric: dict[str, Any]) -> dict[str, Any]:
     return metric
 
 
-def _check_run_ids(run_ids: list[str]) -> None:
-    if not run_ids:
-        raise errors.invalid("GetMetricHistoryBulkInterval request must specify at least one run_id.")
-    if len(run_ids) > MAX_RUN_IDS_PER_BULK_HISTORY:
-        raise errors.invalid(
-            f"GetMetricHistoryBulkInterval request cannot specify more than {MAX_RUN_IDS_PER_BULK_HISTORY} run_ids. "
-            f"Received {len(run_ids)} run_ids."
-        )
-
-
 @table.route(
     "/metrics/get-history-bulk-interval",
     "GET",
     Field("run_ids", "strings", required=True),
-    Field("metric_key", required=True),
+    Field("metric_key"),  # required: checked after the run ids, in MLflow's order
     Field("start_step", "int"),
     Field("end_step", "int"),
     Field("max_results", "int"),
 )
 def get_metric_history_bulk_interval(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
-    """Evenly sampled points of one metric for up to 100 runs."""
+    """Evenly sampled points of one metric for up to 100 runs.
+
+    MLflow's checks in MLflow's order and words: the run ids (at most 100), the metric key, ``max_results``
+    (1 to 2500), then the step range. Each run's points are sampled as MLflow 3.17's SQL store samples them
+    (:mod:`mltrail.store.tracking.sql._interval`).
+    """
     run_ids = p["run_ids"]
-    _check_run_ids(run_ids)
+    if len(run_ids) > MAX_RUN_IDS_PER_BULK_HISTORY:
+        raise invalid_request(
+            f"GetMetricHistoryBulkInterval request must specify at most {MAX_RUN_IDS_PER_BULK_HISTORY} run_ids."
+            f" Received {len(run_ids)} run_ids."
+        )
+    if not p.get("metric_key"):
+        raise missing_parameter("metric_key")
+    max_results = p.get("max_results", MAX_RESULTS_PER_INTERVAL_RUN)
+    if not 1 <= max_results <= MAX_RESULTS_PER_INTERVAL_RUN:
+        raise invalid_request(f"max_results must be between 1 and {MAX_RESULTS_PER_INTERVAL_RUN}.")
     start, end = p.get("start_step"), p.get("end_step")
     if (start is None) != (end is None):
         raise errors.invalid("If either start step or end step are specified, both must be specified.")
     if start is not None and end is not None and start > end:
-        raise errors.invalid("end_step must be greater than start_step. ")
-    max_results = p.get("max_results", 2500)
-    if not 1 <= max_results <= 2500:
-        raise errors.invalid(f"max_results must be between 1 and 2500. Received {max_results}.")
+        raise errors.invalid(f"end_step must be greater than start_step. Found start_step={start} and end_step={end}.")
     points = ctx.tracking_store.get_metric_history_bulk_interval(
         run_ids, p["metric_key"], max_results=max_results, start_step=start, end_step=end
     )
@@ -420,16 +423,24 @@ def get_metric_history_bulk_interval(ctx: ServerContext, p: dict[str, Any]) -> d
 @table.route(
     "/metrics/get-history-bulk",
     "GET",
-    Field("run_id", "strings", required=True),
-    Field("metric_key", required=True),
+    Field("run_id", "strings"),  # required, as are the others: checked below in MLflow's order and words
+    Field("metric_key"),
     Field("max_results", "int"),
     prefixes=("/ajax-api/2.0/mlflow",),
 )
 def get_metric_history_bulk(ctx: ServerContext, p: dict[str, Any]) -> dict[str, Any]:
     """Full history of one metric for up to 100 runs (the UI's endpoint)."""
-    run_ids = p["run_id"]
-    _check_run_ids(run_ids)
-    max_results = min(p.get("max_results", 25000), 25000)
+    run_ids = p.get("run_id") or []
+    if not run_ids:
+        raise errors.invalid("GetMetricHistoryBulk request must specify at least one run_id.")
+    if len(run_ids) > MAX_RUN_IDS_PER_BULK_HISTORY:
+        raise errors.invalid(
+            f"GetMetricHistoryBulk request cannot specify more than {MAX_RUN_IDS_PER_BULK_HISTORY} run_ids."
+            f" Received {len(run_ids)} run_ids."
+        )
+    if "metric_key" not in p:
+        raise errors.invalid("GetMetricHistoryBulk request must specify a metric_key.")
+    max_results = min(p.get("max_results", MAX_BULK_HISTORY_RESULTS), MAX_BULK_HISTORY_RESULTS)
     points: list[dict[str, Any]] = []
     for run_id in sorted(run_ids):
         history = ctx.tracking_store.get_metric_history(run_id, p["metric_key"])
