@@ -27,6 +27,21 @@ TRACKING_ENV = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _restore_tracking_env() -> Iterator[None]:
+    """Put the tracking variables back after every test: MLflow's ``set_experiment`` writes
+    ``MLFLOW_EXPERIMENT_ID`` into ``os.environ``, and a later test's subprocess would inherit it."""
+    import os
+
+    saved = {name: os.environ.get(name) for name in TRACKING_ENV}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def clean_fluent_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Tracking environment variables cleared (and restored), cwd in ``tmp_path``, fluent state reset around."""

@@ -236,7 +236,7 @@ def test_metric_history_bulk_interval_and_nan(server_url: str, seeded: dict[str,
     assert nan["data"]["mlflowGetMetricHistoryBulkInterval"]["metrics"][0]["value"] is None
     too_many = graphql(server_url, {"query": INTERVAL, "variables": {"input": {**ask, "runIds": ["r"] * 101}}})
     assert too_many["data"] == {"mlflowGetMetricHistoryBulkInterval": None}
-    assert "more than 100 run_ids" in too_many["errors"][0]
+    assert "at most 100 run_ids" in too_many["errors"][0]
 
 
 def test_search_datasets(server_url: str, seeded: dict[str, str]) -> None:
