@@ -9,36 +9,29 @@ Bounded (``MLTRAIL_FUZZ_EXAMPLES``, 30 per operation here) and derandomized.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-import hypothesis
-import hypothesis.configuration
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck
-from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from mltrail.server.openapi import openapi_document
+from tests.server.fuzz_support import (
+    CHECKS,
+    MAX_EXAMPLES,
+    fuzz_settings,
+    install_world_hooks,
+    remove_hypothesis_home,
+    use_temporary_hypothesis_home,
+)
 from tests.server.live import ADMIN, auth_live_server
 
 pytest_plugins = ["schemathesis.pytest.plugin"]
 
-MAX_EXAMPLES = max(1, int(os.environ.get("MLTRAIL_FUZZ_EXAMPLES", "100")) * 3 // 10)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+AUTH_EXAMPLES = max(1, MAX_EXAMPLES * 3 // 10)
 
-_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="mltrail-fuzz-auth-hypothesis-")
-hypothesis.configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+_HYPOTHESIS_HOME = use_temporary_hypothesis_home("mltrail-fuzz-auth-hypothesis-")
 
 schema = schemathesis.openapi.from_dict(
     openapi_document(include_auth=True),
@@ -48,26 +41,12 @@ schema = schemathesis.openapi.from_dict(
 WORLD: dict[str, Any] = {}
 
 
-def _maybe_world(context: schemathesis.HookContext, container: Any) -> st.SearchStrategy[Any]:
-    def apply(use_world: bool) -> Any:
-        if use_world and WORLD and isinstance(container, dict):
-            return {key: WORLD.get(key, value) for key, value in container.items()}
-        return container
-
-    return st.booleans().map(apply)
-
-
-for _container in ("body", "query", "path_parameters"):
-    schema.hook(f"flatmap_{_container}")(_maybe_world)
+install_world_hooks(schema, WORLD)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _hypothesis_home() -> Iterator[None]:
-    try:
-        yield
-    finally:
-        hypothesis.configuration.set_hypothesis_home_dir(None)
-        shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
+    yield from remove_hypothesis_home(_HYPOTHESIS_HOME)
 
 
 def _seed_world(url: str) -> dict[str, Any]:
@@ -119,14 +98,7 @@ def test_served_document_is_the_fuzzed_one(server_url: str, session: requests.Se
 
 
 @schema.parametrize()
-@hypothesis.settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-    print_blob=False,
-)
+@fuzz_settings(AUTH_EXAMPLES)
 def test_auth_api_matches_its_openapi_document(
     case: schemathesis.Case, server_url: str, session: requests.Session
 ) -> None:

@@ -21,40 +21,30 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-import hypothesis
-import hypothesis.configuration
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck
-from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from mltrail.server.openapi import openapi_document
+from tests.server.fuzz_support import (
+    CHECKS,
+    MAX_EXAMPLES,
+    fuzz_settings,
+    install_world_hooks,
+    remove_hypothesis_home,
+    use_temporary_hypothesis_home,
+)
 from tests.server.live import live_server
 
 #: schemathesis' pytest plugin, for this module only (``-p no:schemathesis`` in pyproject.toml keeps it, and its
 #: import, out of every other test run).
 pytest_plugins = ["schemathesis.pytest.plugin"]
 
-MAX_EXAMPLES = int(os.environ.get("MLTRAIL_FUZZ_EXAMPLES", "100"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-
-#: Hypothesis keeps caches (constants, unicode data) in ``.hypothesis`` under the working directory, some of them
-#: written while this module is collected: point it at a temporary folder first (removed after the module).
-_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="mltrail-fuzz-hypothesis-")
-hypothesis.configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+#: Hypothesis' caches go to a temporary folder before this module is collected (removed after the module).
+_HYPOTHESIS_HOME = use_temporary_hypothesis_home("mltrail-fuzz-hypothesis-")
 
 #: The document the server serves at /openapi.json, built in-process so that pytest can parametrize over its
 #: operations at collection (``test_served_document_is_the_fuzzed_one`` checks the live server serves this one).
@@ -67,18 +57,7 @@ schema = schemathesis.openapi.from_dict(
 WORLD: dict[str, Any] = {}
 
 
-def _with_world(container: Any, use_world: bool) -> Any:
-    if use_world and WORLD and isinstance(container, dict):
-        return {key: WORLD.get(key, value) for key, value in container.items()}
-    return container
-
-
-def _maybe_world(context: schemathesis.HookContext, container: Any) -> st.SearchStrategy[Any]:
-    return st.booleans().map(lambda use_world: _with_world(container, use_world))
-
-
-for _container in ("body", "query", "path_parameters"):
-    schema.hook(f"flatmap_{_container}")(_maybe_world)
+install_world_hooks(schema, WORLD)
 
 
 def _seed_world(url: str) -> dict[str, Any]:
@@ -120,11 +99,7 @@ def _seed_world(url: str) -> dict[str, Any]:
 @pytest.fixture(scope="module", autouse=True)
 def _hypothesis_home() -> Iterator[None]:
     """Remove Hypothesis' temporary home (see ``_HYPOTHESIS_HOME``) after this module."""
-    try:
-        yield
-    finally:
-        hypothesis.configuration.set_hypothesis_home_dir(None)
-        shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
+    yield from remove_hypothesis_home(_HYPOTHESIS_HOME)
 
 
 @pytest.fixture(scope="module")
@@ -157,13 +132,6 @@ def test_served_document_is_the_fuzzed_one(server_url: str, session: requests.Se
 
 
 @schema.parametrize()
-@hypothesis.settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,  # a shared CI machine has slow moments; the bound is the number of examples
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-    print_blob=False,
-)
+@fuzz_settings(MAX_EXAMPLES)
 def test_api_matches_its_openapi_document(case: schemathesis.Case, server_url: str, session: requests.Session) -> None:
     case.call_and_validate(base_url=server_url, session=session, checks=CHECKS, timeout=30)
