@@ -15,6 +15,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from mltrail.errors import UNAUTHENTICATED, MltrailError
+from mltrail.server.auth.cache import TtlCache
 from mltrail.server.auth.identity import Caller
 
 #: The web UI's session cookie.
@@ -75,56 +76,19 @@ def parse_authorization(header: str | None, cookie: str | None) -> Credentials |
     return None
 
 
-class CredentialCache:
-    """Verified credentials -> caller, for ``ttl_seconds``, at most ``max_size`` entries (least recently used out).
+class CredentialCache(TtlCache[str, Caller]):
+    """Verified credentials (their :meth:`Credentials.cache_key`) -> caller, for ``ttl_seconds``.
 
     Only successes are cached; failures go through the :class:`LoginLimiter` instead. :meth:`forget_user` drops a
     user's entries at once when their password, admin flag or tokens change in this process.
     """
 
     def __init__(self, ttl_seconds: float, max_size: int = 10_000) -> None:
-        self.ttl = ttl_seconds
-        self.max_size = max_size
-        self._entries: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Caller | None:
-        """The cached caller for these credentials, when still fresh."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        caller, expires = entry
-        if time.monotonic() >= expires:
-            with self._lock:
-                self._entries.pop(key, None)
-            return None
-        return caller
-
-    def put(self, key: str, caller: Caller) -> None:
-        """Remember verified credentials."""
-        if self.ttl <= 0:
-            return
-        with self._lock:
-            self._entries[key] = (caller, time.monotonic() + self.ttl)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_size:
-                self._entries.popitem(last=False)
+        super().__init__(ttl_seconds, max_size)
 
     def forget_user(self, username: str) -> None:
         """Drop every cached credential of ``username``."""
-        with self._lock:
-            for key in [k for k, (c, _) in self._entries.items() if c.username == username]:
-                del self._entries[key]
-
-    def forget_key(self, key: str) -> None:
-        """Drop one cached credential (a revoked session or token)."""
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        """Drop everything."""
-        with self._lock:
-            self._entries.clear()
+        self.forget_where(lambda caller: caller.username == username)
 
 
 class LoginLimiter:

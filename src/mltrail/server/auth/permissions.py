@@ -7,52 +7,12 @@ through this process (a grant, a moved run) clears what it touches at once.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Generic, TypeVar
 
 from mltrail.entities.auth import MANAGE, PERMISSION_LEVELS
+from mltrail.server.auth.cache import TtlCache
 from mltrail.server.auth.identity import Caller
 from mltrail.store.auth.base import AuthStore
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class TtlCache(Generic[K, V]):
-    """A small thread-safe map whose entries expire after ``ttl`` seconds (least recently used dropped first)."""
-
-    def __init__(self, ttl: float, max_size: int = 50_000) -> None:
-        self.ttl = ttl
-        self.max_size = max_size
-        self._entries: OrderedDict[K, tuple[V, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_load(self, key: K, load: Callable[[K], V]) -> V:
-        """The cached value of ``key``, or ``load(key)`` remembered for next time."""
-        entry = self._entries.get(key)
-        if entry is not None and time.monotonic() < entry[1]:
-            return entry[0]
-        value = load(key)
-        if self.ttl > 0:
-            with self._lock:
-                self._entries[key] = (value, time.monotonic() + self.ttl)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.max_size:
-                    self._entries.popitem(last=False)
-        return value
-
-    def forget(self, key: K) -> None:
-        """Drop one entry."""
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        """Drop every entry."""
-        with self._lock:
-            self._entries.clear()
 
 
 class PermissionResolver:

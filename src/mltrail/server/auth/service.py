@@ -11,10 +11,11 @@ from mltrail import errors
 from mltrail.entities.auth import User
 from mltrail.errors import REQUEST_LIMIT_EXCEEDED, MltrailError
 from mltrail.server.auth.audit import AuditWriter
+from mltrail.server.auth.cache import TtlCache
 from mltrail.server.auth.config import AuthConfig
 from mltrail.server.auth.credentials import CredentialCache, Credentials, LoginLimiter, unauthenticated
 from mltrail.server.auth.identity import Caller
-from mltrail.server.auth.permissions import PermissionResolver, TtlCache
+from mltrail.server.auth.permissions import PermissionResolver
 from mltrail.store.artifacts.local import local_path_from_uri
 from mltrail.store.artifacts.s3 import parse_s3_uri
 from mltrail.store.auth.base import AuthStore
@@ -161,7 +162,7 @@ class AuthService:
     def end_session(self, secret: str) -> None:
         """Sign a session out (here at once, in other processes within the credential cache time)."""
         self.store.revoke_session(secret)
-        self.credentials.forget_key(Credentials("session", secret=secret).cache_key())
+        self.credentials.forget(Credentials("session", secret=secret).cache_key())
 
     def user_changed(self, username: str) -> None:
         """Forget what this process cached about a user (password, admin flag, tokens, deletion)."""

@@ -18,10 +18,10 @@ from starlette.routing import BaseRoute, Route
 
 from mltrail import errors
 from mltrail.errors import MltrailError
-from mltrail.server.auth.credentials import SESSION_COOKIE, parse_authorization
-from mltrail.server.auth.guard import audit_event, auth_error_response, client_address
+from mltrail.server.auth.credentials import SESSION_COOKIE, Credentials
+from mltrail.server.auth.guard import audit_event, auth_error_response, authenticate, client_address
 from mltrail.server.auth.identity import Caller
-from mltrail.server.auth.service import AuthService, LoginLimited, caller_for
+from mltrail.server.auth.service import AuthService
 from mltrail.server.protocol import decode_json_body, dumps
 
 JSON = "application/json"
@@ -62,15 +62,9 @@ def routes(service: AuthService, sso: dict[str, Any] | None = None) -> list[Base
 
     async def config(request: Request) -> Response:
         """What the sign-in page offers, and who is signed in (if anyone)."""
-        user = None
         try:
-            credentials = parse_authorization(request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE))
-            if credentials is not None:
-                caller = service.credentials.get(credentials.cache_key()) or await run_in_threadpool(
-                    service.authenticate, credentials, client_address(request)
-                )
-                user = caller.to_dict()
-        except MltrailError:
+            user: dict[str, object] | None = (await authenticate(service, request)).to_dict()
+        except MltrailError:  # not signed in, or credentials that no longer work: the sign-in page's business
             user = None
         return _json(
             {
@@ -91,15 +85,7 @@ def routes(service: AuthService, sso: dict[str, Any] | None = None) -> list[Base
             body_name = username[:255] if isinstance(username, str) else ""
             if not isinstance(username, str) or not username or not isinstance(password, str) or not password:
                 raise errors.invalid("Sign in needs a username and a password.")
-            wait = service.limiter.retry_after(username, address)
-            if wait:
-                raise LoginLimited(wait)
-            user = await run_in_threadpool(service.store.authenticate_user, username, password)
-            if user is None:
-                service.limiter.failed(username, address)
-                raise MltrailError("Invalid username or password.", "UNAUTHENTICATED")
-            service.limiter.succeeded(username)
-            caller = caller_for(user, "session")
+            caller = await run_in_threadpool(service.authenticate, Credentials("basic", username, password), address)
             response = await run_in_threadpool(signed_in_response, service, request, caller, {"user": caller.to_dict()})
             status, who = 200, caller.username
         except MltrailError as error:
