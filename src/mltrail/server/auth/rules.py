@@ -500,8 +500,3 @@ def rule_for(path: str, method: str) -> Rule | None:
     if method == "HEAD":
         method = "GET"
     return RULES.get((canonical_path(path), method))
-
-
-def register(path: str, method: str, rule: Rule) -> None:
-    """Add the rule of a route declared elsewhere (the auth API's own endpoints declare theirs this way)."""
-    RULES[(canonical_path(path), method)] = rule
